@@ -1,0 +1,135 @@
+"""Performance metrics on daily returns (252 trading days a year).
+
+Conventions follow empyrical: returns are *simple* per-period returns (0.01 = +1 %), NaNs are
+dropped, the risk-free rate is an **annual** rate converted to a per-period rate by
+compounding, and standard deviations use ``ddof=1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TRADING_DAYS = 252
+
+
+def simple_returns(prices: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """Period-over-period simple returns ``p_t / p_{t-1} - 1``; the first row is dropped."""
+    return prices.pct_change(fill_method=None).iloc[1:]
+
+
+def log_returns(prices: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """Period-over-period log returns ``log(p_t / p_{t-1})``; the first row is dropped."""
+    return np.log(prices / prices.shift(1)).iloc[1:]
+
+
+def _clean(returns) -> np.ndarray:
+    r = np.asarray(returns, dtype=float)
+    return r[~np.isnan(r)]
+
+
+def per_period_rate(annual_rate: float, periods: int = TRADING_DAYS) -> float:
+    """Per-period rate equivalent to an annual rate by compounding."""
+    return (1.0 + annual_rate) ** (1.0 / periods) - 1.0
+
+
+def total_return(returns) -> float:
+    """Compounded return over the whole series."""
+    return float(np.prod(1.0 + _clean(returns)) - 1.0)
+
+
+def cagr(returns, periods: int = TRADING_DAYS) -> float:
+    """Compound annual growth rate, with ``len(returns) / periods`` years."""
+    r = _clean(returns)
+    if len(r) == 0:
+        return float("nan")
+    growth = np.prod(1.0 + r)
+    return float(growth ** (periods / len(r)) - 1.0)
+
+
+annualized_return = cagr
+
+
+def annualized_volatility(returns, periods: int = TRADING_DAYS) -> float:
+    """Standard deviation of returns times sqrt(periods)."""
+    r = _clean(returns)
+    return float(np.std(r, ddof=1) * np.sqrt(periods)) if len(r) > 1 else float("nan")
+
+
+def sharpe_ratio(returns, risk_free_rate: float = 0.0, periods: int = TRADING_DAYS) -> float:
+    """Annualized Sharpe ratio: mean excess return over its std, times sqrt(periods)."""
+    excess = _clean(returns) - per_period_rate(risk_free_rate, periods)
+    if len(excess) < 2:
+        return float("nan")
+    sd = np.std(excess, ddof=1)
+    return float(np.mean(excess) / sd * np.sqrt(periods)) if sd > 0 else float("nan")
+
+
+def downside_risk(returns, required_return: float = 0.0, periods: int = TRADING_DAYS) -> float:
+    """Annualized root-mean-square of returns below ``required_return`` (per period)."""
+    r = _clean(returns)
+    below = np.minimum(r - required_return, 0.0)
+    return float(np.sqrt(np.mean(below**2)) * np.sqrt(periods)) if len(r) else float("nan")
+
+
+def sortino_ratio(returns, risk_free_rate: float = 0.0, periods: int = TRADING_DAYS) -> float:
+    """Annualized Sortino ratio: mean excess return (annualized) over downside risk."""
+    rf = per_period_rate(risk_free_rate, periods)
+    r = _clean(returns)
+    dr = downside_risk(r, rf, periods)
+    if not len(r) or dr == 0:
+        return float("nan")
+    return float(np.mean(r - rf) * periods / dr)
+
+
+def drawdown_series(returns: pd.Series) -> pd.Series:
+    """Drawdown from the running peak of the compounded equity curve (<= 0), same index.
+
+    The starting equity of 1 counts as a peak, so a first-day loss is a drawdown.
+    """
+    r = pd.Series(returns).fillna(0.0)
+    equity = (1.0 + r).cumprod()
+    peak = np.maximum(equity.cummax(), 1.0)
+    return equity / peak - 1.0
+
+
+def max_drawdown(returns) -> float:
+    """Largest peak-to-trough loss of the compounded equity curve, as a negative number."""
+    r = pd.Series(_clean(returns))
+    return float(drawdown_series(r).min()) if len(r) else float("nan")
+
+
+def calmar_ratio(returns, periods: int = TRADING_DAYS) -> float:
+    """CAGR over the absolute max drawdown (NaN without a drawdown)."""
+    mdd = max_drawdown(returns)
+    return float(cagr(returns, periods) / abs(mdd)) if mdd < 0 else float("nan")
+
+
+def turnover(weights: pd.DataFrame, periods: int = TRADING_DAYS) -> float:
+    """Average annual one-way turnover of a weight path (dates x assets).
+
+    Half the sum of absolute weight changes per row, averaged and scaled to a year. A path that
+    starts from cash counts its first allocation.
+    """
+    w = weights.fillna(0.0).to_numpy()
+    if len(w) == 0:
+        return float("nan")
+    changes = np.abs(np.diff(w, axis=0, prepend=np.zeros((1, w.shape[1])))).sum(axis=1) / 2.0
+    return float(changes.mean() * periods)
+
+
+def performance_summary(returns, risk_free_rate: float = 0.0, periods: int = TRADING_DAYS) -> dict:
+    """The standard metrics of one return series as a dict (fractions, not percent)."""
+    return {
+        "CAGR": cagr(returns, periods),
+        "Volatility": annualized_volatility(returns, periods),
+        "Sharpe": sharpe_ratio(returns, risk_free_rate, periods),
+        "Sortino": sortino_ratio(returns, risk_free_rate, periods),
+        "Max drawdown": max_drawdown(returns),
+        "Calmar": calmar_ratio(returns, periods),
+    }
+
+
+def performance_table(series: dict[str, pd.Series], risk_free_rate: float = 0.0) -> pd.DataFrame:
+    """One row of :func:`performance_summary` per named return series."""
+    return pd.DataFrame({k: performance_summary(v, risk_free_rate) for k, v in series.items()}).T
