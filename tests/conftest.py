@@ -24,3 +24,9 @@ def _no_source_env(monkeypatch, tmp_path):
     """Tests start from the default source and a private yfinance cache."""
     monkeypatch.delenv("QN_DATA_SOURCE", raising=False)
     monkeypatch.setenv("QN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def pytest_configure(config):
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless plotting in unit tests

@@ -1,0 +1,62 @@
+"""Key results that notebooks record for the batch runner's index (no scrapbook needed).
+
+``record("sharpe", 1.23)`` shows nothing visible in the notebook but stores the value as a
+custom MIME output (``application/vnd.quant-notebooks.record+json``) in the executed
+notebook; :func:`read_records` collects them afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+MIME = "application/vnd.quant-notebooks.record+json"
+
+
+def _plain(value):
+    """A JSON-serializable version of numpy / pandas scalars and containers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    raise TypeError(f"record() takes JSON-like values (numbers, strings, lists, dicts); got {type(value).__name__}")
+
+
+def record(key: str, value) -> None:
+    """Store a key result in the executed notebook (floats are rounded to 6 significant digits)."""
+    from IPython.display import display
+
+    value = _plain(value)
+    value = json.loads(json.dumps(value), parse_float=lambda s: float(f"{float(s):.6g}"))
+    display({MIME: {"key": key, "value": value}, "text/plain": ""}, raw=True)
+
+
+def read_records(nb) -> dict:
+    """All values recorded in an executed notebook (an nbformat node), key -> value."""
+    out = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(MIME)
+            if payload:
+                out[payload["key"]] = payload["value"]
+    return out
+
+
+def data_banner(frame) -> None:
+    """Print a loaded frame's one-line ``Data:`` banner and record its provenance."""
+    from helpers.data import provenance
+
+    prov = provenance(frame)
+    print(prov.banner())
+    record("data", prov.as_dict())
