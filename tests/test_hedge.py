@@ -1,0 +1,92 @@
+"""Notebook 03: volume weights, OLS beta, and the shared backtest engine on hand cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from helpers.backtest import run_backtest
+from helpers.hedge import basket_returns, beta_of, hedge_backtests, ols, rolling_beta, volume_weights
+
+IDX = pd.bdate_range("2024-01-01", periods=8)
+
+
+def test_volume_weights_sum_to_one_and_use_only_past_volume():
+    vol = pd.DataFrame({"A": [1, 1, 1, 1, 1, 1, 1, 1.0], "B": [3, 3, 3, 3, 3, 3, 3, 3.0]}, index=IDX)
+    w = volume_weights(vol, window=2)
+    assert w.iloc[:2].isna().all().all()           # window of 2 + one-day lag
+    np.testing.assert_allclose(w.dropna().sum(axis=1), 1.0)
+    assert w["A"].dropna().iloc[0] == pytest.approx(0.25)
+    # a change of volume on day t changes weights from day t+1 only
+    bumped = vol.copy()
+    bumped.iloc[5, 0] = 100.0
+    w2 = volume_weights(bumped, window=2)
+    pd.testing.assert_frame_equal(w.iloc[:6], w2.iloc[:6])
+    assert w2.iloc[6, 0] > w.iloc[6, 0]
+
+
+def test_ticker_without_volume_is_named():
+    vol = pd.DataFrame({"A": [1.0] * 8, "SHV": [np.nan] * 8}, index=IDX)
+    with pytest.raises(ValueError, match="no volume data for SHV"):
+        volume_weights(vol)
+
+
+def test_basket_returns_weight_each_day():
+    prices = pd.DataFrame({"A": [1, 1.1, 1.21], "B": [1, 1.0, 0.9]}, index=IDX[:3])
+    w = pd.DataFrame({"A": [np.nan, 0.5, 0.25], "B": [np.nan, 0.5, 0.75]}, index=IDX[:3])
+    np.testing.assert_allclose(basket_returns(prices, w), [0.05, 0.25 * 0.1 + 0.75 * -0.1])
+
+
+def test_beta_is_cov_over_var_and_matches_statsmodels():
+    x = pd.Series([0.01, -0.02, 0.015, 0.003, -0.007], index=IDX[:5])
+    y = 0.0005 + 1.7 * x + pd.Series([0.001, -0.001, 0.0, 0.002, -0.002], index=IDX[:5])
+    by_hand = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    assert beta_of(y.to_numpy(), x.to_numpy()) == pytest.approx(by_hand)
+    fit = ols(y, x)
+    ref = sm.OLS(y.to_numpy(), sm.add_constant(x.to_numpy())).fit()
+    assert fit.params["x"] == pytest.approx(ref.params[1])
+    assert fit.params["x"] == pytest.approx(by_hand)
+    rb = rolling_beta(y, x, window=5)
+    assert rb.iloc[-1] == pytest.approx(by_hand)
+
+
+def test_constant_returns_no_drift_and_costs_by_hand():
+    rets = pd.DataFrame({"a": [0.0] * 6, "b": [0.0] * 6}, index=IDX[:6])
+    targets = pd.DataFrame({"a": [0.6, 0.4], "b": [0.4, 0.6]}, index=IDX[[0, 3]])
+    res = run_backtest(rets, targets, transaction_cost=0.01, initial_capital=100.0)
+    # day 0: buy 60 + 40 of notional -> cost 1 paid from cash: holdings 60/40, value 99.
+    # day 3: targets 0.4*99 = 39.6 and 0.6*99 = 59.4 -> traded 20.4 + 19.4 = 39.8 -> cost 0.398
+    assert res.costs.iloc[0] == pytest.approx(1.0)
+    assert res.costs.iloc[3] == pytest.approx(0.398)
+    assert res.traded.iloc[3] == pytest.approx(39.8 / 99)
+    assert res.equity.iloc[-1] == pytest.approx(100 - 1 - 0.398)
+    assert (res.returns.iloc[4:] == 0).all()
+
+
+def test_positions_drift_between_rebalances():
+    rets = pd.DataFrame({"a": [0.0, 0.10, 0.0], "b": [0.0, -0.10, 0.0]}, index=IDX[:3])
+    res = run_backtest(rets, pd.DataFrame({"a": [0.5], "b": [0.5]}, index=IDX[:1]))
+    np.testing.assert_allclose(res.weights.iloc[1], [0.55, 0.45])
+    assert res.equity.iloc[1] == pytest.approx(1.0)
+
+
+def test_perfect_hedge_has_no_market_exposure():
+    rng = np.random.default_rng(3)
+    idx = pd.bdate_range("2020-01-01", periods=400)
+    bench = pd.Series(rng.normal(0, 0.01, 400), index=idx)
+    asset = 1.5 * bench + 0.0002  # pure beta plus a constant alpha
+    res = hedge_backtests(asset, bench, idx[100], rebalance_days=1, beta_window=60,
+                          transaction_cost=0.0, initial_capital=1.0)
+    hedged = res["dynamic hedge"].returns.iloc[1:]
+    assert abs(beta_of(hedged.to_numpy(), bench.loc[hedged.index].to_numpy())) < 1e-6
+
+
+def test_bad_inputs_are_clear():
+    idx = pd.bdate_range("2020-01-01", periods=100)
+    s = pd.Series(np.linspace(-0.01, 0.01, 100), index=idx)
+    with pytest.raises(ValueError, match="rebalance_days=500"):
+        hedge_backtests(s, s, idx[50], 500, 20, 0.0, 1.0)
+    with pytest.raises(ValueError, match="beta_window=80"):
+        hedge_backtests(s, s, idx[50], 10, 80, 0.0, 1.0)
