@@ -7,8 +7,12 @@ notebook; :func:`read_records` collects them afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,3 +64,25 @@ def data_banner(frame) -> None:
     prov = provenance(frame)
     print(prov.banner())
     record("data", prov.as_dict())
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def project_path(relative: str | Path) -> Path:
+    """A path under the project root (notebooks run from notebooks/, outputs go to reports/)."""
+    from helpers.catalogue import PROJECT_ROOT
+
+    path = Path(relative)
+    return path if path.is_absolute() else PROJECT_ROOT / path

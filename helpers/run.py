@@ -25,7 +25,6 @@ import itertools
 import json
 import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from helpers.catalogue import PROJECT_ROOT
+from helpers.reporting import atomic_write_text
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORT_DIR = PROJECT_ROOT / "reports"
@@ -181,19 +181,6 @@ def strip_papermill(nb) -> None:
         cell.metadata.pop("execution", None)
         if "tags" in cell.metadata and not cell.metadata["tags"]:
             cell.metadata.pop("tags")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def render_html(nb, exclude_input: bool) -> str:

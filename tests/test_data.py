@@ -12,7 +12,6 @@ import pytest
 from helpers import data, synthetic
 from helpers.data import DataError, UnknownTickerError, load_ohlcv, load_prices
 
-
 # --------------------------------------------------------------------------- synthetic
 
 

@@ -7,8 +7,16 @@ import pandas as pd
 import pytest
 
 from helpers.data import load_prices
-from helpers.letf import (HedgeParams, InsufficientHistory, ideal_path, monte_carlo, run_pair,
-                          sample_windows, simulate_hedge, variance_drag)
+from helpers.letf import (
+    HedgeParams,
+    InsufficientHistory,
+    ideal_path,
+    monte_carlo,
+    run_pair,
+    sample_windows,
+    simulate_hedge,
+    variance_drag,
+)
 
 
 def test_two_days_without_rehedge():

@@ -1,0 +1,156 @@
+"""Notebook 05 (and 04): covariance, risk parity, min variance and the leverage overlay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.covariance import LedoitWolf
+
+from helpers.backtest import run_backtest
+from helpers.overlay import OverlayParams, apply_overlay, dd_scale_factor
+from helpers.portfolio import (
+    blended_weight_path,
+    diagonal_shrinkage,
+    inverse_volatility,
+    ledoit_wolf_cov,
+    min_variance,
+    month_end_dates,
+    risk_contributions,
+    risk_parity,
+    seed_min_variance,
+)
+
+ASSETS = ["a", "b", "c", "d"]
+
+
+def cov_from(vols, corr):
+    v = np.asarray(vols)
+    return pd.DataFrame(np.outer(v, v) * corr, index=ASSETS[: len(v)], columns=ASSETS[: len(v)])
+
+
+@pytest.fixture
+def cov():
+    corr = np.array([[1, 0.6, 0.2, -0.1], [0.6, 1, 0.3, 0.0], [0.2, 0.3, 1, 0.4], [-0.1, 0.0, 0.4, 1]])
+    return cov_from([0.01, 0.02, 0.005, 0.015], corr)
+
+
+def test_risk_parity_has_equal_risk_contributions(cov):
+    w = risk_parity(cov)
+    assert w.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(risk_contributions(w, cov), 0.25, atol=1e-6)
+
+
+def test_risk_parity_is_inverse_vol_when_correlations_are_equal():
+    vols = [0.01, 0.02, 0.04]
+    corr = np.full((3, 3), 0.3) + 0.7 * np.eye(3)
+    c = cov_from(vols, corr)
+    expected = (1 / np.array(vols)) / (1 / np.array(vols)).sum()
+    np.testing.assert_allclose(risk_parity(c), expected, atol=1e-7)
+    np.testing.assert_allclose(inverse_volatility(c), expected)
+
+
+def test_min_variance_matches_closed_form_when_unconstrained_is_long_only():
+    corr = np.full((3, 3), 0.2) + 0.8 * np.eye(3)
+    c = cov_from([0.01, 0.012, 0.015], corr)
+    inv = np.linalg.inv(c.to_numpy()) @ np.ones(3)
+    closed = inv / inv.sum()
+    assert (closed > 0).all()
+    np.testing.assert_allclose(min_variance(c), closed, atol=1e-6)
+    np.testing.assert_allclose(min_variance(c, long_only=False), closed)
+
+
+def test_long_only_min_variance_respects_constraints_and_beats_seed_clip(cov):
+    w = min_variance(cov)
+    assert (w >= -1e-12).all() and w.sum() == pytest.approx(1.0)
+    var = lambda x: float(x @ cov.to_numpy() @ x)  # noqa: E731
+    assert var(w.to_numpy()) <= var(seed_min_variance(cov).to_numpy()) + 1e-15
+    # no feasible direction lowers variance: any small long-only move costs variance
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        d = rng.normal(size=4)
+        d -= d.mean()
+        trial = np.clip(w.to_numpy() + 1e-3 * d, 0, None)
+        assert var(trial / trial.sum()) >= var(w.to_numpy()) - 1e-12
+
+
+def test_ledoit_wolf_equals_scikit_learn():
+    rng = np.random.default_rng(1)
+    r = pd.DataFrame(rng.normal(0, 0.01, (300, 4)), columns=ASSETS)
+    np.testing.assert_allclose(ledoit_wolf_cov(r), LedoitWolf().fit(r.to_numpy()).covariance_)
+
+
+def test_diagonal_shrinkage_by_hand():
+    r = pd.DataFrame({"a": [0.01, -0.01, 0.02], "b": [0.02, 0.0, 0.01]})
+    s = r.cov()
+    out = diagonal_shrinkage(r, 0.3)
+    assert out.loc["a", "b"] == pytest.approx(0.7 * s.loc["a", "b"])
+    assert out.loc["a", "a"] == pytest.approx(s.loc["a", "a"])
+    with pytest.raises(ValueError, match="shrink_alpha"):
+        diagonal_shrinkage(r, 1.5)
+
+
+@pytest.mark.parametrize("dd, expected", [(0.0, 1.0), (0.10, 1.0), (0.175, 0.65), (0.25, 0.3), (0.5, 0.3)])
+def test_dd_scale_factor_at_and_between_thresholds(dd, expected):
+    assert dd_scale_factor(dd, 0.10, 0.25, 0.3) == pytest.approx(expected)
+
+
+def test_leverage_at_t_ignores_the_return_at_t():
+    rng = np.random.default_rng(2)
+    base = pd.Series(rng.normal(0.0003, 0.01, 400), index=pd.bdate_range("2020-01-01", periods=400))
+    p = OverlayParams(financing_rate=0.03, transaction_cost=0.001)
+    a = apply_overlay(base, p)
+    shocked = base.copy()
+    shocked.iloc[300] = -0.2
+    b = apply_overlay(shocked, p)
+    assert a["leverage"].iloc[300] == b["leverage"].iloc[300]
+    assert a["leverage"].iloc[:301].equals(b["leverage"].iloc[:301])
+    assert a["leverage"].iloc[301] != b["leverage"].iloc[301]
+    # the seed's same-day volatility does react to day t's own return
+    assert apply_overlay(base, p, same_day_vol=True)["leverage"].iloc[300] != \
+        apply_overlay(shocked, p, same_day_vol=True)["leverage"].iloc[300]
+
+
+def test_overlay_costs_by_hand():
+    base = pd.Series([0.0] * 5 + [0.01] * 5, index=pd.bdate_range("2020-01-01", periods=10))
+    p = OverlayParams(vol_lookback=3, lev_min=2.0, lev_max=2.0, financing_rate=0.252, transaction_cost=0.01)
+    out = apply_overlay(base, p)
+    assert (out["leverage"] == 2.0).all()
+    assert out["financing"].iloc[0] == pytest.approx(1.0 * 0.252 / 252)
+    assert out["cost"].iloc[0] == pytest.approx(0.01 * 1.0)  # from 1x to 2x on day one
+    assert out["ret"].iloc[-1] == pytest.approx(2 * 0.01 - 0.001)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lev_min": 2.5, "lev_max": 2.0}, "lev_min <= lev_max"),
+    ({"dd_threshold1": 0.3, "dd_threshold2": 0.2}, "dd_threshold1 < dd_threshold2"),
+    ({"dd_min_scale": 1.5}, "dd_min_scale"),
+])
+def test_invalid_overlay_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        OverlayParams(**kwargs)
+
+
+def test_lookbacks_longer_than_data_are_rejected():
+    base = pd.Series(np.zeros(50), index=pd.bdate_range("2020-01-01", periods=50))
+    with pytest.raises(ValueError, match="vol_lookback=60"):
+        apply_overlay(base, OverlayParams(vol_lookback=60))
+    rets = pd.DataFrame(np.zeros((50, 2)), index=base.index, columns=["a", "b"])
+    with pytest.raises(ValueError, match="cov_lookback=252"):
+        blended_weight_path(rets, base.index[-2:], 252, 252, "fixed", 0.3, 0.3)
+
+
+def test_two_asset_weights_drift_by_hand():
+    idx = pd.bdate_range("2020-01-01", periods=3)
+    rets = pd.DataFrame({"a": [0.0, 0.2, 0.0], "b": [0.0, 0.0, 0.0]}, index=idx)
+    res = run_backtest(rets, pd.DataFrame({"a": [0.5], "b": [0.5]}, index=idx[:1]))
+    np.testing.assert_allclose(res.weights.iloc[1], [0.6 / 1.1, 0.5 / 1.1])
+    assert res.returns.iloc[1] == pytest.approx(0.1)
+
+
+def test_month_end_dates_are_last_trading_days():
+    idx = pd.bdate_range("2024-01-01", "2024-03-31")
+    assert list(month_end_dates(idx)) == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29"),
+                                          pd.Timestamp("2024-03-29")]
+    with pytest.raises(ValueError, match="offset alias"):
+        month_end_dates(idx, "monthly")
