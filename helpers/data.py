@@ -108,6 +108,17 @@ def content_hash(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def _warn(message: str) -> None:
+    """Warn with the first stack frame outside this module as the location."""
+    import sys
+
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        level += 1
+        frame = frame.f_back
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -211,7 +222,7 @@ def _from_directory(tickers: list[str], directory: str) -> tuple[dict[str, pd.Da
             proxy = uni["proxy_for_fit"].get(t, "") if t in uni.index else ""
             if proxy and (root / f"{proxy}.csv").exists():
                 msg = f"{t}: no {t}.csv in {root.name}/, using {proxy}.csv as its proxy"
-                warnings.warn(msg, stacklevel=3)
+                _warn(msg)
                 notes.append(msg)
                 path = root / f"{proxy}.csv"
             else:
@@ -346,7 +357,7 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
         if not drop_failed:
             raise UnknownTickerError(unknown, src if Path(src).name == src else Path(src).name, hint)
         msg = f"Dropped ticker(s) that could not be loaded: {', '.join(unknown)}"
-        warnings.warn(msg, stacklevel=2)
+        _warn(msg)
         notes.append(msg)
     kept = [t for t in tickers if t in per_ticker]
     if not kept:
@@ -357,7 +368,7 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
         latest = max(ends.values())
         short = {t: d.date().isoformat() for t, d in ends.items() if d < latest}
         msg = f"series end on different dates (latest {latest.date()}): {short}"
-        warnings.warn(msg, stacklevel=2)
+        _warn(msg)
         notes.append(msg)
 
     frame = pd.concat({t: per_ticker[t] for t in kept}, axis=1, sort=True)

@@ -12,8 +12,14 @@ from sklearn.linear_model import LinearRegression
 
 from helpers.backtest import run_backtest
 from helpers.data import UnknownTickerError
-from helpers.signals import (EnsemblePredictor, load_asset_classes, make_features, sector_rotation,
-                             signal_weighted, walk_forward)
+from helpers.signals import (
+    EnsemblePredictor,
+    load_asset_classes,
+    make_features,
+    sector_rotation,
+    signal_weighted,
+    walk_forward,
+)
 
 
 @pytest.fixture
