@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -17,7 +18,7 @@ PYTHON = "3.11"
 KERNEL = "quant-notebooks"
 
 
-def install(session: nox.Session, extras: str = "test") -> None:
+def install(session: nox.Session, extras: str = "test,dask,browser") -> None:
     """The project, editable, with every version pinned by constraints.txt."""
     session.install("-c", "constraints.txt", "-e", f".[{extras}]")
     # A named kernel that runs this environment's Python, for JupyterLab and papermill.
@@ -31,17 +32,35 @@ def quiet_env() -> dict[str, str]:
             "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
+def ensure_chromium(session: nox.Session) -> None:
+    """Debian's chromium and chromedriver for the browser test, installed when missing."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        session.warn("chromium/chromedriver missing and cannot be installed here: the browser test will skip")
+        return
+    session.run("apt-get", "update", "-qq", external=True, silent=True)
+    session.run("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", external=True, silent=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit tests, then nbval over notebooks/ (stored outputs must match a fresh run)."""
+    """Unit tests, nbval over notebooks/, then integration tests (runner, JupyterLab, browser).
+
+    With arguments, only ``pytest tests <args>`` runs (e.g. ``nox -s tests -- -k metrics``).
+    """
     install(session)
     env = quiet_env()
-    args = session.posargs or []
-    session.run("pytest", "tests", *args, env=env)
-    if not args:
-        session.run("pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
-                    "tests/nbval_sanitize.cfg", "--nbval-cell-timeout", "900", "-p", "no:cacheprovider",
-                    "notebooks", env=env)
+    if session.posargs:
+        session.run("pytest", "tests", *session.posargs, env=env)
+        return
+    session.run("pytest", "tests", "-m", "not integration", env=env)
+    session.run("pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
+                "tests/nbval_sanitize.cfg", "--nbval-cell-timeout", "900", "-p", "no:cacheprovider",
+                "notebooks", env=env)
+    ensure_chromium(session)
+    session.run("pytest", "tests", "-m", "integration", env=env)
 
 
 @nox.session(python=PYTHON)

@@ -21,7 +21,7 @@ from helpers.lstm import Config, Task, single_thread, train_many, train_one
 def tasks_for(epochs: int, pairs: int = 5, n: int = 1000, features: int = 7) -> list[Task]:
     rng = np.random.default_rng(0)
     tasks = []
-    for pair in range(pairs):
+    for _pair in range(pairs):
         series = rng.normal(size=(n + 10, features))
         y_all = (rng.random(n + 10) < 0.35).astype(float)
         for h, lr, w in itertools.product([30, 50, 70], [1e-3, 5e-4, 1e-4], [3, 5, 7]):

@@ -169,11 +169,11 @@ class _Stack:
     def __init__(self, tasks: list[Task], dtype, device):
         self.G = len(tasks)
         self.L = tasks[0].config.num_layers
-        self.I = tasks[0].X.shape[2]
+        self.n_in = tasks[0].X.shape[2]
         self.H = max(t.config.hidden_size for t in tasks)
-        G, L, H, I = self.G, self.L, self.H, self.I
+        G, L, H, n_in = self.G, self.L, self.H, self.n_in
         z = lambda *s: torch.zeros(*s, dtype=dtype, device=device)  # noqa: E731
-        self.w_ih = [z(G, 4 * H, I if layer == 0 else H) for layer in range(L)]
+        self.w_ih = [z(G, 4 * H, n_in if layer == 0 else H) for layer in range(L)]
         self.w_hh = [z(G, 4 * H, H) for _ in range(L)]
         # two biases, as nn.LSTM: Adam steps each one, so merging them would change training
         self.b_ih = [z(G, 4 * H) for _ in range(L)]
@@ -188,7 +188,7 @@ class _Stack:
             sd = model.lstm.state_dict()
             rows = _rows(h, H).to(device)
             for layer in range(L):
-                cols = I if layer == 0 else h
+                cols = n_in if layer == 0 else h
                 self.w_ih[layer][g, rows, :cols] = sd[f"weight_ih_l{layer}"].to(device)
                 self.w_hh[layer][g, rows, :h] = sd[f"weight_hh_l{layer}"].to(device)
                 self.b_ih[layer][g, rows] = sd[f"bias_ih_l{layer}"].to(device)
@@ -237,7 +237,7 @@ class _Stack:
         rows = _rows(h, H)
         lstm, head = {}, {}
         for layer in range(self.L):
-            cols = self.I if layer == 0 else h
+            cols = self.n_in if layer == 0 else h
             lstm[f"weight_ih_l{layer}"] = self.w_ih[layer][g, rows, :cols].detach().cpu().clone()
             lstm[f"weight_hh_l{layer}"] = self.w_hh[layer][g, rows, :h].detach().cpu().clone()
             lstm[f"bias_ih_l{layer}"] = self.b_ih[layer][g, rows].detach().cpu().clone()
@@ -257,12 +257,12 @@ def _train_group(tasks: list[Task], dtype, device) -> list[Trained]:
     st = _Stack(tasks, dtype, device)
     G, bs = st.G, tasks[0].config.batch_size
     T = max(t.config.window_size for t in tasks)
-    I = st.I
+    n_in = st.n_in
     start = torch.tensor([T - t.config.window_size for t in tasks], device=device)
     steps_per_epoch = [math.ceil(len(t.X) / bs) for t in tasks]
     total_steps = [s * t.config.epochs for s, t in zip(steps_per_epoch, tasks)]
     # left-padded data, one tensor per configuration
-    data = torch.zeros(G, max(len(t.X) for t in tasks), T, I, dtype=dtype, device=device)
+    data = torch.zeros(G, max(len(t.X) for t in tasks), T, n_in, dtype=dtype, device=device)
     labels = torch.zeros(G, data.shape[1], dtype=dtype, device=device)
     for g, t in enumerate(tasks):
         data[g, : len(t.X), T - t.config.window_size:] = torch.as_tensor(t.X, dtype=dtype)
@@ -289,7 +289,7 @@ def _train_group(tasks: list[Task], dtype, device) -> list[Trained]:
         n = torch.tensor(ns, device=device, dtype=dtype)
         rows = (off[:, None] + idx[None, :]).clamp(max=data.shape[1] - 1)
         valid = (idx[None, :] < n[:, None]).to(dtype)
-        xb = torch.gather(data, 1, rows[:, :, None, None].expand(G, bs, T, I))
+        xb = torch.gather(data, 1, rows[:, :, None, None].expand(G, bs, T, n_in))
         yb = torch.gather(labels, 1, rows)
         logits = st.forward(xb, start)
         # BCEWithLogits with pos_weight, mean over each configuration's own batch
@@ -371,7 +371,7 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
 
 
 def _bar(total: int, show: bool):
-    from tqdm.auto import tqdm
+    from tqdm.std import tqdm
 
     return tqdm(total=total, desc="training LSTM groups", unit="group", disable=not show)
 

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, precision_score, recall_score,
-                             roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 FEATURES = ["spread", "z_score", "z_score_lag1", "spread_lag1", "rolling_mean", "rolling_std", "volatility"]
 
@@ -227,4 +233,29 @@ def simulate_trades(raw: pd.DataFrame, probs: pd.Series, threshold: float, entry
             trades.append({"entry": df.index[i], "exit": df.index[i + holding_period], "z": z[i],
                            "probability": p[i], "size": size, "pnl": gross - cost})
     trade_cols = ["entry", "exit", "z", "probability", "size", "pnl"]
-    return pd.Series(np.cumsum(pnl), index=df.index, name="cumulative P/L"), pd.DataFrame(trades, columns=trade_cols)
+    table = pd.DataFrame(trades, columns=trade_cols).astype(
+        {"entry": "datetime64[ns]", "exit": "datetime64[ns]", "z": float, "probability": float, "size": float,
+         "pnl": float})
+    return pd.Series(np.cumsum(pnl), index=df.index, name="cumulative P/L"), table
+
+
+def trade_summary(trades: pd.DataFrame, pairs) -> pd.DataFrame:
+    """Per pair: number of trades, total and mean P/L, share of winning trades (0 trades listed)."""
+    g = trades.groupby("pair")["pnl"]
+    out = pd.DataFrame({"trades": g.size(), "total": g.sum(), "mean": g.mean(), "win rate": g.apply(lambda p: (p > 0).mean())})
+    return out.reindex(list(pairs)).fillna({"trades": 0, "total": 0.0}).astype({"trades": int})
+
+
+def split_summary(pairs: dict[str, PairData]) -> pd.DataFrame:
+    """Per pair: label window and threshold, days and share of positive labels in each split."""
+    rows = {}
+    for name, p in pairs.items():
+        row = {"window": p.window, "threshold": p.threshold}
+        for split in ("train", "validation", "test"):
+            dates = getattr(p, split)
+            row[f"{split} days"] = len(dates)
+            row[f"{split} % revert"] = float(p.labels.loc[dates].mean())
+        rows[name] = row
+    out = pd.DataFrame(rows).T
+    ints = ["window"] + [c for c in out.columns if c.endswith("days")]
+    return out.astype({c: int for c in ints})

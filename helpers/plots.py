@@ -36,3 +36,15 @@ def heatmap(table: pd.DataFrame, title: str, fmt: str = ".2f", ax=None, cmap="Rd
     sns.heatmap(table, annot=True, fmt=fmt, cmap=cmap, center=center, ax=ax, cbar=True)
     ax.set_title(title)
     return ax
+
+
+def spread_with_points(spread: pd.Series, flagged: pd.Series, title: str, ax=None):
+    """A spread over time with the dates a model flagged (boolean Series) as dots."""
+    ax = ax or plt.subplots(figsize=(11, 3))[1]
+    ax.plot(spread.index, spread.to_numpy(), color="black", lw=0.8, label="spread")
+    hits = spread.loc[flagged[flagged].index]
+    ax.scatter(hits.index, hits.to_numpy(), s=8, color="tab:green", label="predicted reversion", zorder=3)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax

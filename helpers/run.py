@@ -67,14 +67,14 @@ class Result:
 # --------------------------------------------------------------------------- inputs
 
 
-def list_notebooks() -> list[Path]:
-    """The analysis notebooks, in order."""
-    return sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+def list_notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The analysis notebooks (``NN_name.ipynb``), in order."""
+    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb"))
 
 
-def select(only: list[str] | None) -> list[Path]:
+def select(only: list[str] | None, directory: Path = NOTEBOOK_DIR) -> list[Path]:
     """Notebooks named by number (``01``) or name; all when ``only`` is empty."""
-    notebooks = list_notebooks()
+    notebooks = list_notebooks(directory)
     if not only:
         return notebooks
     chosen = []
@@ -281,16 +281,22 @@ def environment() -> dict:
     return {"python": sys.version.split()[0], "git commit": commit, **versions}
 
 
+def _short(value) -> str:
+    """A recorded value for the index: numbers to 4 significant digits, long text cut."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value)[:200]
+
+
 def index_html(results: list[Result]) -> str:
     esc = html.escape
     rows = []
     for r in results:
         data = r.records.get("data", {}) or {}
         prov = (f"{esc(str(data.get('source', '?')))}<br><small>{esc(str(data.get('first_date', '')))} → "
-                f"{esc(str(data.get('last_date', '')))}<br>sha256 {esc(str(data.get('content_hash', ''))[:12])}"
-                f"</small>") if data else "-"
-        keys = "".join(f"<li><b>{esc(k)}</b>: {esc(json.dumps(v))[:200]}</li>"
-                       for k, v in r.records.items() if k != "data")
+                f"{esc(str(data.get('last_date', '')))}</small><br><small>sha256 "
+                f"{esc(str(data.get('content_hash', ''))[:12])}</small>") if data else "-"
+        keys = "".join(f"<li><b>{esc(k)}</b>: {esc(_short(v))}</li>" for k, v in r.records.items() if k != "data")
         params = "".join(f"<li>{esc(k)} = {esc(json.dumps(v))}</li>" for k, v in r.parameters.items()) or "defaults"
         links = []
         if r.html:
@@ -311,7 +317,7 @@ def index_html(results: list[Result]) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .5rem; vertical-align: top; text-align: left; }}
-th {{ background: #f4f4f4; }} ul {{ margin: 0; padding-left: 1rem; }}
+th {{ background: #f4f4f4; }} ul {{ margin: 0; padding-left: 1rem; }} small {{ white-space: nowrap; }}
 .ok {{ color: #1a7f37; font-weight: bold; }} .failed {{ color: #c62828; font-weight: bold; }}
 footer {{ margin-top: 2rem; color: #666; font-size: .85rem; }} footer ul {{ columns: 3; }}
 </style></head><body>
@@ -325,6 +331,18 @@ footer {{ margin-top: 2rem; color: #666; font-size: .85rem; }} footer ul {{ colu
 """
 
 
+def connect(address: str):
+    """A dask.distributed Client for ``address``; UsageError when missing or not answering."""
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from exc
+    try:
+        return Client(address, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"Dask scheduler at {address} does not answer: {exc}") from exc
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -336,9 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params-file", type=Path, help="YAML file of per-notebook parameters and sweeps")
     p.add_argument("--data-source", help="'synthetic', 'yfinance' or a directory of TICKER.csv files")
     p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel (local processes)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra")
     p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds allowed per cell")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name")
     p.add_argument("--output-dir", type=Path, default=REPORT_DIR)
+    p.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
     p.add_argument("--in-place", action="store_true",
                    help="re-execute the committed notebooks in place with defaults (nox -s refresh)")
     return p
@@ -349,9 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     ci = bool(os.environ.get("CI"))
     progress = sys.stderr.isatty() and not ci
     try:
-        notebooks = select(args.only)
+        notebooks = select(args.only, args.notebook_dir)
         if not notebooks:
-            raise UsageError(f"No notebooks found in {NOTEBOOK_DIR}")
+            raise UsageError(f"No notebooks found in {args.notebook_dir}")
         overrides = {name: parse_value(value) for name, value in args.parameter}
         if args.data_source:
             src = args.data_source
@@ -364,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--jobs must be at least 1")
         file_params = read_params_file(args.params_file) if args.params_file else {}
         jobs = plan(notebooks, overrides, file_params)
+        client = connect(args.scheduler) if args.scheduler else None
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -371,7 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Running {len(jobs)} notebook(s) into {'notebooks/ (in place)' if args.in_place else out_dir}",
           flush=True)
     results: list[Result] = []
-    if args.jobs == 1:
+    if client is not None:
+        futures = [client.submit(execute, job, out_dir, args.kernel, args.timeout, args.in_place, False,
+                                 pure=False) for job in jobs]
+        for fut in futures:
+            results.append(fut.result())
+            print(f"[{results[-1].status}] {results[-1].name} ({results[-1].duration:.1f}s)", flush=True)
+        client.close()
+    elif args.jobs == 1:
         for job in jobs:
             results.append(execute(job, out_dir, args.kernel, args.timeout, args.in_place, progress))
             print(f"[{results[-1].status}] {job.name} ({results[-1].duration:.1f}s)", flush=True)

@@ -1,0 +1,121 @@
+"""The batch runner: selection, parameters, sweeps, failures, atomic reports, metadata."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+import yaml
+
+from helpers import run
+
+pytestmark = pytest.mark.integration
+
+
+def notebook(path, body: str, params: str = "x = 1\nname = 'a'\n"):
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def nbdir(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    notebook(d / "01_ok.ipynb", "from helpers.reporting import record\nprint(x * 2)\nrecord('double', x * 2)")
+    notebook(d / "02_fails.ipynb", "print('before')\nraise ValueError('boom')")
+    return d
+
+
+def main(nbdir, out, *args):
+    return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120", *args])
+
+
+def test_unknown_notebook_exits_2(nbdir, tmp_path, capsys):
+    assert main(nbdir, tmp_path / "r", "--only", "07") == 2
+    assert "Unknown notebook '07'. Valid: 01_ok, 02_fails" in capsys.readouterr().err
+
+
+def test_unknown_and_mistyped_parameters_exit_2(nbdir, tmp_path, capsys):
+    assert main(nbdir, tmp_path / "r", "--only", "01", "-p", "y", "3") == 2
+    assert "unknown parameter(s) y. Its parameters: x, name" in capsys.readouterr().err
+    assert main(nbdir, tmp_path / "r", "--only", "01", "-p", "x", "abc") == 2
+    assert "parameter x expects int" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_unreadable_yaml_and_silent_scheduler_exit_2(nbdir, tmp_path, capsys):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("01: [unclosed\n")
+    assert main(nbdir, tmp_path / "r", "--params-file", str(bad)) == 2
+    assert "Cannot read parameter file" in capsys.readouterr().err
+    assert main(nbdir, tmp_path / "r", "--only", "01", "--scheduler", "tcp://127.0.0.1:1") == 2
+    assert "does not answer" in capsys.readouterr().err
+
+
+def test_parse_value_types_like_papermill():
+    assert run.parse_value("3") == 3 and run.parse_value("0.5") == 0.5
+    assert run.parse_value("true") is True and run.parse_value("None") is None or run.parse_value("null") is None
+    assert run.parse_value("SPY") == "SPY" and run.parse_value("[1, 2]") == [1, 2]
+
+
+def test_sweep_plans_one_report_per_combination(nbdir, tmp_path):
+    spec = tmp_path / "sweep.yml"
+    spec.write_text(yaml.safe_dump({"01": {"parameters": {"name": "b"}, "sweep": {"x": [1, 2, 3]}}}))
+    jobs = run.plan(run.select(["01"], nbdir), {}, run.read_params_file(spec))
+    assert [j.name for j in jobs] == ["01_ok__x=1", "01_ok__x=2", "01_ok__x=3"]
+    assert all(j.parameters["name"] == "b" for j in jobs)
+
+
+def test_a_failure_does_not_stop_the_others(nbdir, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(nbdir, out, "-p", "x", "21") == 1
+    text = capsys.readouterr().out
+    assert "FAILED 02_fails: cell" in text and "ValueError: boom" in text
+    assert (out / "01_ok.ipynb").exists() and (out / "01_ok.html").exists()
+    assert json.loads((out / "01_ok.json").read_text()) == {"double": 42}
+    partial = nbformat.read(out / "02_fails.failed.ipynb", as_version=4)
+    assert "before" in json.dumps(partial.cells[-1].outputs)   # the partial notebook is kept
+    assert not (out / "02_fails.ipynb").exists()
+    index = (out / "index.html").read_text()
+    assert "01_ok" in index and "failed" in index
+
+
+def test_failed_rerun_keeps_the_earlier_good_report(nbdir, tmp_path):
+    out = tmp_path / "r"
+    assert main(nbdir, out, "--only", "01") == 0
+    before = (out / "01_ok.ipynb").read_text()
+    notebook(nbdir / "01_ok.ipynb", "raise RuntimeError('now broken')")
+    assert main(nbdir, out, "--only", "01") == 1
+    assert (out / "01_ok.ipynb").read_text() == before
+    assert not list(out.glob(".*.tmp")) and not list(out.glob(".*running*"))
+
+
+def test_in_place_refresh_strips_papermill_metadata(nbdir, tmp_path):
+    assert main(nbdir, tmp_path / "r", "--only", "01", "--in-place") == 0
+    nb = nbformat.read(nbdir / "01_ok.ipynb", as_version=4)
+    assert "papermill" not in nb.metadata
+    for cell in nb.cells:
+        assert "papermill" not in cell.metadata and "execution" not in cell.metadata
+        assert cell.metadata.get("tags", ["x"]) != []
+    assert nb.cells[1].outputs[0]["text"] == "2\n"
+
+
+def test_parallel_jobs(nbdir, tmp_path):
+    spec = tmp_path / "sweep.yml"
+    spec.write_text(yaml.safe_dump({"01": {"sweep": {"x": [1, 2]}}}))
+    assert main(nbdir, tmp_path / "r", "--only", "01", "--params-file", str(spec), "--jobs", "2") == 0
+    assert json.loads((tmp_path / "r" / "01_ok__x=2.json").read_text()) == {"double": 4}
+
+
+def test_dask_local_cluster(nbdir, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert main(nbdir, tmp_path / "r", "--only", "01", "--scheduler", cluster.scheduler_address) == 0
+    assert (tmp_path / "r" / "01_ok.html").exists()
