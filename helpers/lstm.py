@@ -184,7 +184,7 @@ class _Stack:
         for g, t in enumerate(tasks):
             h = t.config.hidden_size
             self.hmask[g, :h] = 1.0
-            model = init_model(I, t.config, t.seed, dtype)
+            model = init_model(n_in, t.config, t.seed, dtype)
             sd = model.lstm.state_dict()
             rows = _rows(h, H).to(device)
             for layer in range(L):
