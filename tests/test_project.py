@@ -1,0 +1,55 @@
+"""Project files agree with each other: environment.yml, pyproject.toml, constraints.txt."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDA_NAMES = {"torch": "pytorch"}  # pip name -> conda-forge name where they differ
+
+
+def name_of(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def pip_requirements() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        reqs += extra
+    return reqs
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "conda-forge" in env["channels"]
+    conda = {name_of(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip", "nox"}
+    pip = {CONDA_NAMES.get(name_of(r), name_of(r)) for r in pip_requirements()}
+    assert conda == pip, f"only in environment.yml: {conda - pip}; only in pyproject: {pip - conda}"
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip_section  # the package itself, editable
+
+
+def test_versions_agree_between_files():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {name_of(d): d for d in env["dependencies"] if isinstance(d, str)}
+    for req in pip_requirements():
+        name = CONDA_NAMES.get(name_of(req), name_of(req))
+        spec = req[len(name_of(req)):].split("#")[0].strip().replace("==", "=")
+        if spec:
+            assert conda[name].endswith(spec.lstrip()), f"{name}: pyproject says {spec}, conda {conda[name]}"
+
+
+def test_constraints_pin_every_dependency_and_torch():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    assert pins["torch"] == "2.13.0"
+    missing = [name_of(r) for r in pip_requirements() if name_of(r) not in pins]
+    assert not missing, f"not pinned in constraints.txt: {missing}"
