@@ -274,3 +274,17 @@ def test_yfinance_rate_limit_is_retried(fake_yf, monkeypatch):
     monkeypatch.setattr(data.time, "sleep", lambda s: None)
     assert len(load_prices("SPY", source="yfinance")) == 1
     assert len(calls) == 2
+
+
+def test_calibration_skips_cleanly_without_real_data(tmp_path, capsys):
+    import importlib.util
+
+    from helpers.catalogue import DATA_DIR
+
+    spec = importlib.util.spec_from_file_location("calibrate", DATA_DIR / "calibrate.py")
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    before = (DATA_DIR / "universe.csv").read_bytes()
+    assert calibrate.main(["--market-data", str(tmp_path / "absent")]) == 0
+    assert "keeping the committed figures" in capsys.readouterr().out
+    assert (DATA_DIR / "universe.csv").read_bytes() == before

@@ -90,3 +90,11 @@ def test_bad_inputs_are_clear():
         hedge_backtests(s, s, idx[50], 500, 20, 0.0, 1.0)
     with pytest.raises(ValueError, match="beta_window=80"):
         hedge_backtests(s, s, idx[50], 10, 80, 0.0, 1.0)
+
+
+def test_benchmark_missing_from_the_data_is_named(tmp_path):
+    from helpers.data import UnknownTickerError, load_ohlcv
+
+    (tmp_path / "AAPL.csv").write_text("Date,Close,Volume\n2024-01-02,1,10\n2024-01-03,2,11\n")
+    with pytest.raises(UnknownTickerError, match="QQQ"):
+        load_ohlcv(["AAPL", "QQQ"], source=tmp_path)
