@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
 from helpers.backtest import BacktestResult, rebalance_dates, run_backtest
+from helpers.metrics import beta
 
 
 def volume_weights(volume: pd.DataFrame, window: int = 30) -> pd.DataFrame:
@@ -41,11 +41,6 @@ def ols(y: pd.Series, x: pd.Series, hac_lags: int | None = None):
     return model.fit(cov_type="HAC", cov_kwds={"maxlags": hac_lags}) if hac_lags else model.fit()
 
 
-def beta_of(y: np.ndarray, x: np.ndarray) -> float:
-    """OLS slope cov(x, y) / var(x)."""
-    return float(np.cov(x, y, ddof=1)[0, 1] / np.var(x, ddof=1))
-
-
 def regression_table(fits: dict) -> pd.DataFrame:
     """Alpha (annualized, 252 days), beta, their t-stats and R^2 for named statsmodels fits."""
     rows = {}
@@ -76,7 +71,7 @@ def hedge_targets(asset: pd.Series, bench: pd.Series, dates: pd.DatetimeIndex, b
             b = static_beta
         else:
             ya, xb = asset.loc[:d].iloc[-beta_window:], bench.loc[:d].iloc[-beta_window:]
-            b = beta_of(ya.to_numpy(), xb.to_numpy())
+            b = beta(ya.to_numpy(), xb.to_numpy())
         rows.append({"asset": 1.0, "bench": -b})
     return pd.DataFrame(rows, index=dates)
 
@@ -101,7 +96,7 @@ def hedge_backtests(asset: pd.Series, bench: pd.Series, start, rebalance_days: i
         raise ValueError(f"beta_window={beta_window} needs {beta_window} days before {live[0].date()}; "
                          f"only {first} are loaded")
     dates = rebalance_dates(live, rebalance_days)
-    static = beta_of(rets.loc[live, "asset"].to_numpy(), rets.loc[live, "bench"].to_numpy())
+    static = beta(rets.loc[live, "asset"].to_numpy(), rets.loc[live, "bench"].to_numpy())
     one = pd.DataFrame({"asset": 1.0, "bench": 0.0}, index=dates)
     bench_only = pd.DataFrame({"asset": 0.0, "bench": 1.0}, index=dates[:1])
     run = lambda t: run_backtest(rets, t, transaction_cost, initial_capital)  # noqa: E731

@@ -21,6 +21,8 @@ import pandas as pd
 from dateutil.relativedelta import relativedelta
 from scipy import stats
 
+from helpers.metrics import beta
+
 TRADING_DAYS = 252
 
 
@@ -125,13 +127,6 @@ def variance_drag(under_returns: np.ndarray, leverage: float) -> np.ndarray:
     """Small-variance approximation of the log gap: -(b^2 - b)/2 * sum(r^2) (last axis)."""
     r = np.asarray(under_returns, dtype=float)
     return -(leverage**2 - leverage) / 2.0 * np.nansum(r**2, axis=-1)
-
-
-def fitted_beta(under_returns: pd.Series, lev_returns: pd.Series) -> float:
-    """OLS slope of the leveraged fund's daily returns on the underlying's."""
-    j = pd.concat([under_returns, lev_returns], axis=1, sort=True).dropna()
-    x, y = j.iloc[:, 0].to_numpy(), j.iloc[:, 1].to_numpy()
-    return float(np.cov(x, y)[0, 1] / np.var(x, ddof=1))
 
 
 @dataclass(frozen=True)
@@ -247,7 +242,7 @@ def pair_summary(results: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
         r = prices[[u, lv]].pct_change(fill_method=None)
         rows.append({"pair": f"{u}/{lv}", "windows": len(g), "mean gap": g["gap"].mean(),
                      "median gap": g["gap"].median(), "mean P/L ($)": g["pnl"].mean(),
-                     "P/L > 0": (g["pnl"] > 0).mean(), "fitted beta": fitted_beta(r[u], r[lv])})
+                     "P/L > 0": (g["pnl"] > 0).mean(), "fitted beta": beta(r[lv], r[u])})
     return pd.DataFrame(rows).set_index("pair")
 
 

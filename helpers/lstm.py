@@ -298,12 +298,12 @@ def _train_group(tasks: list[Task], dtype, device) -> list[Trained]:
         grads = torch.autograd.grad(loss_g.sum(), params)
         with torch.no_grad():
             act = active.to(dtype)
+            t_step = torch.tensor([min(step + 1, s) for s in total_steps], dtype=dtype, device=device)
             for k, (p, gr) in enumerate(zip(params, grads)):
                 shape = (G,) + (1,) * (p.dim() - 1)
                 a = act.view(shape)
                 m[k] = torch.where(a > 0, beta1 * m[k] + (1 - beta1) * gr, m[k])
                 v[k] = torch.where(a > 0, beta2 * v[k] + (1 - beta2) * gr * gr, v[k])
-                t_step = torch.tensor([min(step + 1, s) for s in total_steps], dtype=dtype, device=device)
                 bc1 = (1 - beta1 ** t_step).view(shape)
                 bc2 = (1 - beta2 ** t_step).view(shape)
                 denom = (v[k].sqrt() / bc2.sqrt()) + eps

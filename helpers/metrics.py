@@ -82,6 +82,14 @@ def sortino_ratio(returns, risk_free_rate: float = 0.0, periods: int = TRADING_D
     return float(np.mean(r - rf) * periods / dr)
 
 
+def beta(returns, benchmark) -> float:
+    """OLS slope of ``returns`` on ``benchmark``: cov / var (rows with a NaN dropped)."""
+    j = pd.concat([pd.Series(np.asarray(returns, dtype=float)), pd.Series(np.asarray(benchmark, dtype=float))],
+                  axis=1).dropna()
+    y, x = j.iloc[:, 0].to_numpy(), j.iloc[:, 1].to_numpy()
+    return float(np.cov(x, y, ddof=1)[0, 1] / np.var(x, ddof=1))
+
+
 def drawdown_series(returns: pd.Series) -> pd.Series:
     """Drawdown from the running peak of the compounded equity curve (<= 0), same index.
 

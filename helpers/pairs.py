@@ -106,9 +106,9 @@ def prepare_pair(prices: pd.DataFrame, a: str, b: str, label_params: dict, train
                  test_start, test_end, validation_fraction: float) -> PairData:
     """Spread, features and labels, split into train / validation / test in time order.
 
-    The validation set is the last ``validation_fraction`` of the training period. A gap of
-    ``window`` days is purged before validation and before test so that no training label
-    looks into the next period.
+    The validation set is the last ``validation_fraction`` of the training period. The last
+    ``window`` label dates of train and of validation are purged: their labels would look into
+    the next period.
     """
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1); got {validation_fraction}")
@@ -125,16 +125,15 @@ def prepare_pair(prices: pd.DataFrame, a: str, b: str, label_params: dict, train
     dates = feats.index[ok]
     in_train = dates[dates <= pd.Timestamp(train_end)]
     n_val = int(round(len(in_train) * validation_fraction))
-    if len(in_train) - n_val - window < 50 or n_val < 20:
+    if len(in_train) - n_val - window < 50 or n_val - window < 20:
         raise ValueError(f"{pair_key(a, b)}: {len(in_train)} usable training days are too few for a "
                          f"validation fraction of {validation_fraction} and window {window}")
-    train = in_train[: len(in_train) - n_val - window]          # purge before validation
-    validation = in_train[len(in_train) - n_val:]
+    train = in_train[: len(in_train) - n_val - window]              # purged before validation
+    validation = in_train[len(in_train) - n_val: len(in_train) - window]  # purged before test
     test = dates[dates >= pd.Timestamp(test_start)]
     test = test[test <= pd.Timestamp(test_end)] if test_end else test
     if len(test) == 0:
         raise ValueError(f"{pair_key(a, b)}: no test days between {test_start} and {test_end}")
-    # a training label at t looks at t+1..t+window: keep validation labels out of test's past
     return PairData(pair_key(a, b), feats, raw, labels, train, validation, test, window, threshold)
 
 

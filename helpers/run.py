@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import html
 import itertools
 import json
@@ -97,8 +98,9 @@ def parse_value(text: str):
     return value if isinstance(value, int | float | bool | list | dict) or value is None else text
 
 
+@functools.lru_cache(maxsize=64)
 def notebook_parameters(path: Path) -> dict:
-    """The parameters cell's names and default values of a notebook."""
+    """The parameters cell's names and default values of a notebook (inspected once per path)."""
     import papermill as pm
 
     return {name: info["default"] for name, info in pm.inspect_notebook(str(path)).items()}
@@ -150,6 +152,11 @@ def slug(params: dict) -> str:
 
 def plan(notebooks: list[Path], overrides: dict, file_params: dict) -> list[Job]:
     """One job per notebook and sweep combination, parameters checked."""
+    known = {k for nb in notebooks for k in (nb.stem, nb.stem.split("_")[0])}
+    stray = [str(k) for k in file_params if str(k) not in known and str(k).zfill(2) not in known]
+    if stray:
+        raise UsageError(f"parameter file names no selected notebook: {', '.join(stray)}. "
+                         f"Use one of: {', '.join(sorted(known))}")
     jobs = []
     for nb in notebooks:
         spec = {}
@@ -232,7 +239,7 @@ def execute(job: Job, out_dir: Path, kernel: str, timeout: int, in_place: bool, 
         out_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, failed)
         tmp.unlink()
-        result.report = str(failed.relative_to(out_dir)) if failed.is_relative_to(out_dir) else str(failed)
+        result.report = failed.name
         return result
     from helpers.reporting import read_records
 

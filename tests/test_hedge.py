@@ -8,7 +8,8 @@ import pytest
 import statsmodels.api as sm
 
 from helpers.backtest import run_backtest
-from helpers.hedge import basket_returns, beta_of, hedge_backtests, ols, rolling_beta, volume_weights
+from helpers.hedge import basket_returns, hedge_backtests, ols, rolling_beta, volume_weights
+from helpers.metrics import beta
 
 IDX = pd.bdate_range("2024-01-01", periods=8)
 
@@ -43,7 +44,7 @@ def test_beta_is_cov_over_var_and_matches_statsmodels():
     x = pd.Series([0.01, -0.02, 0.015, 0.003, -0.007], index=IDX[:5])
     y = 0.0005 + 1.7 * x + pd.Series([0.001, -0.001, 0.0, 0.002, -0.002], index=IDX[:5])
     by_hand = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
-    assert beta_of(y.to_numpy(), x.to_numpy()) == pytest.approx(by_hand)
+    assert beta(y.to_numpy(), x.to_numpy()) == pytest.approx(by_hand)
     fit = ols(y, x)
     ref = sm.OLS(y.to_numpy(), sm.add_constant(x.to_numpy())).fit()
     assert fit.params["x"] == pytest.approx(ref.params[1])
@@ -80,7 +81,7 @@ def test_perfect_hedge_has_no_market_exposure():
     res = hedge_backtests(asset, bench, idx[100], rebalance_days=1, beta_window=60,
                           transaction_cost=0.0, initial_capital=1.0)
     hedged = res["dynamic hedge"].returns.iloc[1:]
-    assert abs(beta_of(hedged.to_numpy(), bench.loc[hedged.index].to_numpy())) < 1e-6
+    assert abs(beta(hedged.to_numpy(), bench.loc[hedged.index].to_numpy())) < 1e-6
 
 
 def test_bad_inputs_are_clear():

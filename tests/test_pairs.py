@@ -63,6 +63,9 @@ def test_splits_are_time_ordered_and_purged(prices):
     gap = pair.features.index.get_indexer([pair.validation.min()])[0] - \
         pair.features.index.get_indexer([pair.train.max()])[0]
     assert gap > pair.window
+    # no validation label looks past the end of the training period
+    last_val = pair.features.index.get_indexer([pair.validation.max()])[0]
+    assert pair.features.index[last_val + pair.window] <= pd.Timestamp("2019-12-31")
 
 
 def test_sequences_align_with_labels():

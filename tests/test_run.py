@@ -54,6 +54,9 @@ def test_unreadable_yaml_and_silent_scheduler_exit_2(nbdir, tmp_path, capsys):
     bad.write_text("01: [unclosed\n")
     assert main(nbdir, tmp_path / "r", "--params-file", str(bad)) == 2
     assert "Cannot read parameter file" in capsys.readouterr().err
+    bad.write_text("09: {parameters: {x: 2}}\n")
+    assert main(nbdir, tmp_path / "r", "--params-file", str(bad)) == 2
+    assert "parameter file names no selected notebook: 09" in capsys.readouterr().err
     assert main(nbdir, tmp_path / "r", "--only", "01", "--scheduler", "tcp://127.0.0.1:1") == 2
     assert "does not answer" in capsys.readouterr().err
 
