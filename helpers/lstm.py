@@ -6,11 +6,12 @@ alone, it is the seed notebook's model: ``nn.LSTM(batch_first=True)`` -> last hi
 ``nn.Linear(hidden, 1)``, ``BCEWithLogitsLoss(pos_weight=neg/pos)``, ``torch.optim.Adam``,
 mini-batches in time order (no shuffling).
 
-Batching: configurations with the same batch size, number of layers and hidden size are
-stacked (any learning rates, windows, data and seeds). Weights get a leading configuration
-axis and the recurrence runs with batched matrix products (the stack also supports mixed hidden
-sizes, padded and masked); shorter windows are left-padded and their
-state is held at zero until their first real step; each configuration keeps its own
+Batching: configurations with the same batch size, number of layers, hidden size and window
+are stacked (any learning rates, data and seeds). Weights get a leading configuration axis and
+the recurrence runs with batched matrix products. The stack also accepts mixed hidden sizes
+(padded and masked) and mixed windows (left-padded, the state held at zero until a
+configuration's first real step), which the tests use, but grouping them apart avoids padded
+work; each configuration keeps its own
 learning rate, Adam state and step count, and stops updating after its own last step. The
 result equals one-by-one training up to float rounding (``tests/test_lstm.py`` checks this).
 """
@@ -330,13 +331,14 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
                progress: bool = False) -> list[Trained]:
     """Train every task; results in the tasks' order, validation loss where validation data exists.
 
-    Tasks are batched by batch size, layers and hidden size. On the CPU each group runs on one
+    Tasks are batched by batch size, layers, hidden size and window. On the CPU each group runs on one
     thread, so results do not depend on the machine's thread count; ``n_jobs`` groups run at
     once in separate processes (same results, more cores used).
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, t in enumerate(tasks):
-        groups[(t.config.batch_size, t.config.num_layers, t.config.hidden_size, t.X.shape[2])].append(i)
+        groups[(t.config.batch_size, t.config.num_layers, t.config.hidden_size, t.config.window_size,
+                t.X.shape[2])].append(i)
     # biggest groups first, so parallel workers finish together
     order = sorted(groups.values(), key=lambda idx: -sum(tasks[i].config.epochs * len(tasks[i].X) for i in idx))
     results: list[Trained | None] = [None] * len(tasks)

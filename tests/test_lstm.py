@@ -52,3 +52,16 @@ def test_bad_configs_are_rejected():
         Config(4, 0.01, 0, 2, 8, 1)
     with pytest.raises(ValueError, match="learning_rate"):
         Config(4, -0.01, 3, 2, 8, 1)
+
+
+def test_a_mixed_stack_still_equals_one_by_one():
+    """Hidden sizes and windows padded and masked inside one stack (the general mechanism)."""
+    from helpers.lstm import _train_group
+
+    configs = [Config(4, 0.01, 3, 2, 8, 1), Config(6, 0.005, 2, 2, 8, 1), Config(3, 0.02, 3, 2, 8, 1)]
+    tasks = [make_task(c, seed=20 + i, data_seed=i) for i, c in enumerate(configs)]
+    for task, b in zip(tasks, _train_group(tasks, torch.float64, "cpu")):
+        ref = train_one(task)
+        np.testing.assert_allclose(b.train_losses, ref.train_losses, rtol=1e-9, atol=1e-12)
+        for k, v in ref.lstm_state.items():
+            np.testing.assert_allclose(b.lstm_state[k], v, rtol=1e-8, atol=1e-10)
