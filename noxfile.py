@@ -88,5 +88,6 @@ def lint(session: nox.Session) -> None:
 def lab(session: nox.Session) -> None:
     """JupyterLab in the project environment, with the 'quant-notebooks' kernel registered."""
     install(session)
-    session.run("jupyter", "lab", "--notebook-dir", os.path.join(os.getcwd(), "notebooks"),
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers run as root
+    session.run("jupyter", "lab", "--notebook-dir", os.path.join(os.getcwd(), "notebooks"), *root,
                 *session.posargs)
