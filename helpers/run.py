@@ -80,8 +80,7 @@ def select(only: list[str] | None, directory: Path = NOTEBOOK_DIR) -> list[Path]
         return notebooks
     chosen = []
     for key in only:
-        hits = [p for p in notebooks if p.stem == key or p.stem.split("_")[0] == key.zfill(2)
-                or p.name == key]
+        hits = [p for p in notebooks if key_matches(key, p) or p.name == key]
         if not hits:
             valid = ", ".join(p.stem for p in notebooks)
             raise UsageError(f"Unknown notebook {key!r}. Valid: {valid}")
@@ -150,18 +149,28 @@ def slug(params: dict) -> str:
     return "__".join(parts)[:120]
 
 
+def names_of(notebook: Path) -> set[str]:
+    """What a notebook answers to: its stem (``05_x``) and its number (``05``)."""
+    return {notebook.stem, notebook.stem.split("_")[0]}
+
+
+def key_matches(key, notebook: Path) -> bool:
+    """A parameter-file key names the notebook (YAML may read ``5`` for ``05``)."""
+    return bool({str(key), str(key).zfill(2)} & names_of(notebook))
+
+
 def plan(notebooks: list[Path], overrides: dict, file_params: dict) -> list[Job]:
     """One job per notebook and sweep combination, parameters checked."""
-    known = {k for nb in notebooks for k in (nb.stem, nb.stem.split("_")[0])}
-    stray = [str(k) for k in file_params if str(k) not in known and str(k).zfill(2) not in known]
+    stray = [str(k) for k in file_params if not any(key_matches(k, nb) for nb in notebooks)]
     if stray:
+        known = sorted(set().union(*(names_of(nb) for nb in notebooks)))
         raise UsageError(f"parameter file names no selected notebook: {', '.join(stray)}. "
-                         f"Use one of: {', '.join(sorted(known))}")
+                         f"Use one of: {', '.join(known)}")
     jobs = []
     for nb in notebooks:
         spec = {}
         for key, value in file_params.items():
-            if str(key) in (nb.stem, nb.stem.split("_")[0]) or str(key).zfill(2) == nb.stem.split("_")[0]:
+            if key_matches(key, nb):
                 spec = value or {}
         fixed = dict(spec.get("parameters", {}))
         sweep = spec.get("sweep", {}) or {}
