@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.catalogue import DATA_DIR, known_tickers, load_universe
+from helpers.reporting import atomic_write
 
 FIELDS = ("Open", "High", "Low", "Close", "Volume")
 ENV_SOURCE = "QN_DATA_SOURCE"
@@ -237,16 +238,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get(ENV_CACHE) or DATA_DIR / "cache")
 
 
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        frame.to_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def normalize_yfinance(raw: pd.DataFrame, tickers: list[str]) -> dict[str, pd.DataFrame]:
     """Split ``yfinance.download`` output (columns (Price, Ticker)) into OHLCV per ticker.
 
@@ -310,7 +301,7 @@ def _from_yfinance(tickers: list[str], refresh: bool) -> tuple[dict[str, pd.Data
             raise DataError(f"yfinance returned no data for {', '.join(missing)}. Offline, or unknown "
                             f"to Yahoo? Use source='synthetic' for the built-in simulated market.")
         for t, frame in got.items():
-            _atomic_parquet(frame, cdir / f"{t}.parquet")
+            atomic_write(cdir / f"{t}.parquet", frame.to_parquet)
             per_ticker[t] = frame
     unknown = [t for t in tickers if t not in per_ticker]
     return per_ticker, unknown

@@ -69,8 +69,7 @@ def search(pairs: dict[str, PairData], configs: list[Config], seed: int, device:
     rows, models = [], {}
     for tr in trained:
         name, c_i = tr.task.key
-        probs = predict_proba(tr, tr.task.X_val, torch.float32)
-        thr, f1 = best_threshold(tr.task.y_val, probs, grid=np.round(np.arange(0.05, 0.96, 0.05), 2))
+        thr, f1 = best_threshold(tr.task.y_val, tr.val_probs, grid=np.round(np.arange(0.05, 0.96, 0.05), 2))
         rows.append({"pair": name, "config": c_i, **vars(tr.task.config), "val F1": f1, "threshold": thr,
                      "val loss": tr.val_loss})
         models[(name, c_i)] = tr

@@ -69,6 +69,7 @@ class Trained:
     head_state: dict
     train_losses: list = field(default_factory=list)  # mean batch loss per epoch
     val_loss: float = float("nan")
+    val_probs: np.ndarray | None = None  # probabilities on the validation sequences
 
     def model(self) -> SeedLSTM:
         """The trained model as a standalone torch module."""
@@ -280,10 +281,11 @@ def _train_group(tasks: list[Task], dtype, device) -> list[Trained]:
     losses: list[list[float]] = [[] for _ in tasks]
     idx = torch.arange(bs, device=device)
     for step in range(max(total_steps)):
-        active = torch.tensor([step < s for s in total_steps], device=device)
+        live = [step < s for s in total_steps]
+        active = torch.tensor(live, device=device)
         offs, ns = [], []
         for g, t in enumerate(tasks):
-            lo, hi = _batches(t, step % steps_per_epoch[g]) if active[g] else (0, 0)
+            lo, hi = _batches(t, step % steps_per_epoch[g]) if live[g] else (0, 0)
             offs.append(lo)
             ns.append(hi - lo)
         off = torch.tensor(offs, device=device)
@@ -311,7 +313,7 @@ def _train_group(tasks: list[Task], dtype, device) -> list[Trained]:
                 p -= a * (lr.view(shape) / bc1) * m[k] / denom
             epoch_loss += loss_g.detach().cpu() * act.cpu()
             for g in range(G):
-                if active[g] and (step + 1) % steps_per_epoch[g] == 0:
+                if live[g] and (step + 1) % steps_per_epoch[g] == 0:
                     losses[g].append(float(epoch_loss[g]) / steps_per_epoch[g])
                     epoch_loss[g] = 0.0
     out = []
@@ -341,34 +343,29 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
                 t.X.shape[2])].append(i)
     # biggest groups first, so parallel workers finish together
     order = sorted(groups.values(), key=lambda idx: -sum(tasks[i].config.epochs * len(tasks[i].X) for i in idx))
-    results: list[Trained | None] = [None] * len(tasks)
-    if device != "cpu" or n_jobs == 1:
-        bar = _bar(len(order), progress)
-        for idx in order:
-            if device == "cpu":
-                trained = _train_group_single_thread([tasks[i] for i in idx], dtype)
-            else:
-                trained = _train_group([tasks[i] for i in idx], dtype, device)
-            for i, tr in zip(idx, trained):
-                results[i] = tr
-            bar.update(1)
-        bar.close()
+    groups_of_tasks = [[tasks[i] for i in idx] for idx in order]
+    if device != "cpu":
+        trained_groups = (_train_group(g, dtype, device) for g in groups_of_tasks)
+    elif n_jobs == 1:
+        trained_groups = (_train_group_single_thread(g, dtype) for g in groups_of_tasks)
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_train_group_single_thread)([tasks[i] for i in idx], dtype) for idx in order)
-        bar = _bar(len(order), progress)
-        for idx, trained in zip(order, out):
-            for i, tr in zip(idx, trained):
-                results[i] = tr
-            bar.update(1)
-        bar.close()
+        trained_groups = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_train_group_single_thread)(g, dtype) for g in groups_of_tasks)
+    results: list[Trained | None] = [None] * len(tasks)
+    bar = _bar(len(order), progress)
+    for idx, trained in zip(order, trained_groups):
+        for i, tr in zip(idx, trained):
+            results[i] = tr
+        bar.update(1)
+    bar.close()
     with single_thread():
         for r in results:
             t = r.task
             if t.X_val is not None and len(t.X_val):
-                r.val_loss = bce(predict_proba(r, t.X_val, dtype), t.y_val, pos_weight_of(t.y))
+                r.val_probs = predict_proba(r, t.X_val, dtype)
+                r.val_loss = bce(r.val_probs, t.y_val, pos_weight_of(t.y))
     return results
 
 
