@@ -4,16 +4,16 @@ A *configuration* is (hidden_size, learning_rate, window_size, epochs, batch_siz
 plus its own training data (sequences and labels) and its own initialization seed. Trained
 alone, it is the seed notebook's model: ``nn.LSTM(batch_first=True)`` -> last hidden state ->
 ``nn.Linear(hidden, 1)``, ``BCEWithLogitsLoss(pos_weight=neg/pos)``, ``torch.optim.Adam``,
-mini-batches in time order (no shuffling).
+mini-batches in time order (no shuffling). ``train_one`` does exactly that (the reference).
 
-Batching: configurations with the same batch size, number of layers, hidden size and window
-are stacked (any learning rates, data and seeds). Weights get a leading configuration axis and
-the recurrence runs with batched matrix products. The stack also accepts mixed hidden sizes
-(padded and masked) and mixed windows (left-padded, the state held at zero until a
-configuration's first real step), which the tests use, but grouping them apart avoids padded
-work; each configuration keeps its own
-learning rate, Adam state and step count, and stops updating after its own last step. The
-result equals one-by-one training up to float rounding (``tests/test_lstm.py`` checks this).
+Batching (``train_many``): configurations with the same hidden size, window, batch size, layers
+and inputs form a group, whatever their learning rates, data and seeds. A group's weights get a
+leading configuration axis and one hand-written forward and backward pass (BPTT) trains them all:
+batched matrix products for the recurrence, fused pointwise steps (C kernels from
+``csrc/lstm_kernels.c`` when a compiler is available, torch operations otherwise) and one Adam
+pass over all parameters. Each configuration keeps its own learning rate, Adam state and step
+count, and stops after its own last step. The result equals one-by-one training up to float
+rounding (``tests/test_lstm.py``).
 """
 
 from __future__ import annotations
@@ -155,173 +155,250 @@ def train_one(task: Task, dtype=torch.float64, device: str = "cpu") -> Trained:
 # --------------------------------------------------------------------------- batched
 
 
-# nn.LSTM stores gates as (i, f, g, o); the stack stores them as (i, f, o, g) so that one sigmoid
-# covers the first three blocks. _rows maps nn.LSTM's rows of a size-h layer into the stack.
-_TORCH_TO_STACK = (0, 1, 3, 2)
+class _TorchSteps:
+    """Pointwise parts of one LSTM time step and of Adam, as torch operations (any device).
+
+    Same contract as the C kernels in ``csrc/lstm_kernels.c``: gates (G, 4H, B) in blocks
+    i, f, g, o; states (G, H, B).
+    """
+
+    def forward(self, a, c_prev, c, tc, h):
+        H = c.shape[1]
+        a[:, 2 * H:3 * H].mul_(2)
+        a.sigmoid_()
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        g.mul_(2).sub_(1)                                   # tanh(x) = 2 sigmoid(2x) - 1
+        torch.mul(i, g, out=c).addcmul_(f, c_prev)
+        torch.mul(c, 2, out=tc).sigmoid_().mul_(2).sub_(1)
+        torch.mul(o, tc, out=h)
+
+    def backward(self, act, c_prev, tc, dh, dh2, dc, dgates):
+        H = tc.shape[1]
+        i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+        d = dh + dh2
+        dcc = dc + d * o * (1 - tc * tc)
+        torch.mul(dcc * g, i * (1 - i), out=dgates[:, :H])
+        torch.mul(dcc * c_prev, f * (1 - f), out=dgates[:, H:2 * H])
+        torch.mul(dcc * i, 1 - g * g, out=dgates[:, 2 * H:3 * H])
+        torch.mul(d * tc, o * (1 - o), out=dgates[:, 3 * H:])
+        torch.mul(dcc, f, out=dc)
+
+    def adam(self, theta, grad, m, v, step_size, bc2_sqrt, active, beta1, beta2, eps):
+        a = active.to(theta.device, torch.bool)[:, None]
+        m.copy_(torch.where(a, m + (1 - beta1) * (grad - m), m))
+        v.copy_(torch.where(a, beta2 * v + (1 - beta2) * grad * grad, v))
+        step = step_size[:, None] * (m / (v.sqrt() / bc2_sqrt[:, None] + eps))
+        theta.sub_(torch.where(a, step, 0))
 
 
-def _rows(h: int, H: int) -> torch.Tensor:
-    """Stack rows receiving nn.LSTM gate rows (i, f, g, o) of a layer with h hidden units."""
-    return torch.cat([torch.arange(k * H, k * H + h) for k in _TORCH_TO_STACK])
+class _CSteps:
+    """The same steps with the fused C kernels (CPU, contiguous tensors)."""
+
+    def __init__(self, lib, dtype):
+        suffix = {torch.float32: "f32", torch.float64: "f64"}[dtype]
+        self._fwd = getattr(lib, f"lstm_forward_{suffix}")
+        self._bwd = getattr(lib, f"lstm_backward_{suffix}")
+        self._adam = getattr(lib, f"adam_step_{suffix}")
+
+    def forward(self, a, c_prev, c, tc, h):
+        self._fwd(a.data_ptr(), c_prev.data_ptr(), c.data_ptr(), tc.data_ptr(), h.data_ptr(), c.shape[0],
+                  c.shape[1] * c.shape[2])
+
+    def backward(self, act, c_prev, tc, dh, dh2, dc, dgates):
+        self._bwd(act.data_ptr(), c_prev.data_ptr(), tc.data_ptr(), dh.data_ptr(), dh2.data_ptr(), dc.data_ptr(),
+                  dgates.data_ptr(), tc.shape[0], tc.shape[1] * tc.shape[2])
+
+    def adam(self, theta, grad, m, v, step_size, bc2_sqrt, active, beta1, beta2, eps):
+        active = active.to(torch.uint8)  # keep a reference: a temporary's memory may be freed before the call
+        self._adam(theta.data_ptr(), grad.data_ptr(), m.data_ptr(), v.data_ptr(), step_size.data_ptr(),
+                   bc2_sqrt.data_ptr(), active.data_ptr(), beta1, beta2, eps, *theta.shape)
 
 
-class _Stack:
-    """Stacked, padded parameters of G configurations sharing batch size and layer count."""
+def _steps(dtype, device: str, use_c: bool | None = None):
+    """C kernels on the CPU when they can be built (or use_c says so), else torch operations."""
+    if use_c is False or device != "cpu" or dtype not in (torch.float32, torch.float64):
+        return _TorchSteps()
+    from helpers import ckernels
 
-    def __init__(self, tasks: list[Task], dtype, device):
-        self.G = len(tasks)
-        self.L = tasks[0].config.num_layers
-        self.n_in = tasks[0].X.shape[2]
-        self.H = max(t.config.hidden_size for t in tasks)
-        G, L, H, n_in = self.G, self.L, self.H, self.n_in
-        z = lambda *s: torch.zeros(*s, dtype=dtype, device=device)  # noqa: E731
-        self.w_ih = [z(G, 4 * H, n_in if layer == 0 else H) for layer in range(L)]
-        self.w_hh = [z(G, 4 * H, H) for _ in range(L)]
-        # two biases, as nn.LSTM: Adam steps each one, so merging them would change training
-        self.b_ih = [z(G, 4 * H) for _ in range(L)]
-        self.b_hh = [z(G, 4 * H) for _ in range(L)]
-        self.head_w = z(G, H)
-        self.head_b = z(G)
-        self.hmask = z(G, H)
+    lib = ckernels.load()
+    if lib is None:
+        if use_c:
+            raise RuntimeError("the LSTM C kernels are not available (see the warning above)")
+        return _TorchSteps()
+    return _CSteps(lib, dtype)
+
+
+class _Group:
+    """G configurations of one shape (hidden size, window, batch size, layers, inputs), trained at once.
+
+    Parameters are one flat (G, P) tensor laid out as nn.LSTM's state dict then the head, so Adam
+    is one pass; ``view`` gives a named parameter as (G, *shape). Activations are time-major and
+    feature-major, (T, G, features, B), so each time step and each gate block is contiguous. All
+    buffers are allocated once and reused by every step.
+    """
+
+    def __init__(self, tasks: list[Task], dtype, device, steps):
+        c = tasks[0].config
+        shape = {(t.config.hidden_size, t.config.window_size, t.config.batch_size, t.config.num_layers,
+                  t.X.shape[2]) for t in tasks}
+        if len(shape) != 1:
+            raise ValueError(f"a group needs one (hidden, window, batch, layers, inputs) shape; got {shape}")
+        self.G, self.L, self.H, self.T = len(tasks), c.num_layers, c.hidden_size, c.window_size
+        self.B, self.n_in, self.steps = c.batch_size, tasks[0].X.shape[2], steps
+        G, L, H, T, B = self.G, self.L, self.H, self.T, self.B
+        self.shapes = {}
+        for layer in range(L):
+            self.shapes[f"weight_ih_l{layer}"] = (4 * H, self.n_in if layer == 0 else H)
+            self.shapes[f"weight_hh_l{layer}"] = (4 * H, H)
+            self.shapes[f"bias_ih_l{layer}"] = (4 * H,)
+            self.shapes[f"bias_hh_l{layer}"] = (4 * H,)
+        self.shapes["head.weight"] = (1, H)
+        self.shapes["head.bias"] = (1,)
+        self.offsets, P = {}, 0
+        for k, s in self.shapes.items():
+            self.offsets[k] = (P, P + math.prod(s))
+            P += math.prod(s)
+        self.theta = torch.zeros(G, P, dtype=dtype, device=device)
         for g, t in enumerate(tasks):
-            h = t.config.hidden_size
-            self.hmask[g, :h] = 1.0
-            model = init_model(n_in, t.config, t.seed, dtype)
-            sd = model.lstm.state_dict()
-            rows = _rows(h, H).to(device)
-            for layer in range(L):
-                cols = n_in if layer == 0 else h
-                self.w_ih[layer][g, rows, :cols] = sd[f"weight_ih_l{layer}"].to(device)
-                self.w_hh[layer][g, rows, :h] = sd[f"weight_hh_l{layer}"].to(device)
-                self.b_ih[layer][g, rows] = sd[f"bias_ih_l{layer}"].to(device)
-                self.b_hh[layer][g, rows] = sd[f"bias_hh_l{layer}"].to(device)
-            self.head_w[g, :h] = model.linear.weight.detach()[0].to(device)
-            self.head_b[g] = model.linear.bias.detach()[0].to(device)
-        # gate-row mask (G, 4H): padded units keep zero weights and zero gradients
-        self.gmask = self.hmask.repeat(1, 4)
+            model = init_model(self.n_in, t.config, t.seed, dtype)
+            state = {**model.lstm.state_dict(), **{f"head.{k}": v for k, v in model.linear.state_dict().items()}}
+            self.theta[g] = torch.cat([state[k].reshape(-1) for k in self.shapes]).to(device)
+        self.grad = torch.zeros_like(self.theta)
+        empty = lambda *s: torch.empty(*s, dtype=dtype, device=device)  # noqa: E731
+        self.act = [empty(T, G, 4 * H, B) for _ in range(L)]   # gate activations i, f, g, o
+        self.c = [empty(T, G, H, B) for _ in range(L)]         # cell
+        self.tc = [empty(T, G, H, B) for _ in range(L)]        # tanh(cell)
+        self.h = [empty(T, G, H, B) for _ in range(L)]         # hidden state
+        self.dgates = empty(T, G, 4 * H, B)
+        self.dh_below = empty(T, G, H, B)                      # gradient into the layer below's outputs
+        self.dh, self.dc = empty(G, H, B), empty(G, H, B)
+        self.zeros = torch.zeros(G, H, B, dtype=dtype, device=device)
+        self.dw_hh = empty(G, 4 * H, H)
+        self.dw_ih = [empty(G, 4 * H, self.n_in if layer == 0 else H) for layer in range(L)]
 
-    def params(self) -> list[torch.Tensor]:
-        return [*self.w_ih, *self.w_hh, *self.b_ih, *self.b_hh, self.head_w, self.head_b]
+    def view(self, flat: torch.Tensor, name: str) -> torch.Tensor:
+        a, b = self.offsets[name]
+        return flat[:, a:b].view(self.G, *self.shapes[name])
 
-    def forward(self, x: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-        """Logits (G, B) for inputs x (G, B, T, I); config g's real steps start at start[g]."""
-        G, B, T, _ = x.shape
-        inp = x
-        for layer in range(self.L):
-            w_ih = self.w_ih[layer] * self.gmask[:, :, None]
-            w_hh = self.w_hh[layer] * self.gmask[:, :, None] * self.hmask[:, None, :]
-            bias = ((self.b_ih[layer] + self.b_hh[layer]) * self.gmask)[:, None, :]
-            # unbind, not pre[:, :, t]: a slice's backward would zero-fill the whole tensor per step
-            pre = torch.einsum("gbti,ghi->gbth", inp, w_ih).unbind(2)
-            w_hh_t = w_hh.transpose(1, 2)
-            h = x.new_zeros(G, B, self.H)
-            c = x.new_zeros(G, B, self.H)
-            outs = []
-            H = self.H
-            first_all_live = int(start.max())
-            for t in range(T):
-                gates = torch.baddbmm(pre[t] + bias, h, w_hh_t)
-                sig = torch.sigmoid(gates[:, :, : 3 * H])
-                c_new = torch.addcmul(sig[:, :, H: 2 * H] * c, sig[:, :, :H], torch.tanh(gates[:, :, 3 * H:]))
-                h_new = sig[:, :, 2 * H:] * torch.tanh(c_new)
-                if t < first_all_live:  # left-padded steps of shorter windows keep a zero state
-                    live = (t >= start)[:, None, None]
-                    c_new = torch.where(live, c_new, c)
-                    h_new = torch.where(live, h_new, h)
-                c, h = c_new, h_new
-                outs.append(h)
-            inp = torch.stack(outs, dim=2)
-        return torch.einsum("gbh,gh->gb", h, self.head_w * self.hmask) + self.head_b[:, None]
-
-    def export(self, g: int, task: Task) -> tuple[dict, dict]:
-        """nn.LSTM / nn.Linear state dicts of configuration g."""
-        h, H = task.config.hidden_size, self.H
-        rows = _rows(h, H)
-        lstm, head = {}, {}
-        for layer in range(self.L):
-            cols = self.n_in if layer == 0 else h
-            lstm[f"weight_ih_l{layer}"] = self.w_ih[layer][g, rows, :cols].detach().cpu().clone()
-            lstm[f"weight_hh_l{layer}"] = self.w_hh[layer][g, rows, :h].detach().cpu().clone()
-            lstm[f"bias_ih_l{layer}"] = self.b_ih[layer][g, rows].detach().cpu().clone()
-            lstm[f"bias_hh_l{layer}"] = self.b_hh[layer][g, rows].detach().cpu().clone()
-        head["weight"] = self.head_w[g, :h].detach().cpu().clone()[None, :]
-        head["bias"] = self.head_b[g:g + 1].detach().cpu().clone()
+    def export(self, g: int) -> tuple[dict, dict]:
+        """nn.LSTM and nn.Linear state dicts of configuration g."""
+        lstm = {k: self.view(self.theta, k)[g].cpu().clone() for k in self.shapes if not k.startswith("head")}
+        head = {k: self.view(self.theta, f"head.{k}")[g].cpu().clone() for k in ("weight", "bias")}
         return lstm, head
 
+    def _weights(self, layer: int) -> tuple[torch.Tensor, ...]:
+        """Contiguous copies of one layer's weights (the flat views are strided): made once per step."""
+        w_ih = self.view(self.theta, f"weight_ih_l{layer}").contiguous()
+        w_hh = self.view(self.theta, f"weight_hh_l{layer}").contiguous()
+        bias = self.view(self.theta, f"bias_ih_l{layer}") + self.view(self.theta, f"bias_hh_l{layer}")
+        return w_ih, w_hh, bias[:, :, None]
 
-def _batches(task: Task, step_in_epoch: int) -> tuple[int, int]:
-    bs = task.config.batch_size
-    return step_in_epoch * bs, min((step_in_epoch + 1) * bs, len(task.X))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Top layer's hidden state at the last step (G, H, B) for inputs x (T, G, I, B)."""
+        self.w = [self._weights(layer) for layer in range(self.L)]
+        inp = x
+        for layer, (w_ih, w_hh, bias) in enumerate(self.w):
+            act, c, tc, h = self.act[layer], self.c[layer], self.tc[layer], self.h[layer]
+            for t in range(self.T):
+                torch.baddbmm(bias, w_ih, inp[t], out=act[t])
+                if t > 0:  # at t = 0 the state is zero: no recurrent product
+                    act[t].baddbmm_(w_hh, h[t - 1])
+                self.steps.forward(act[t], c[t - 1] if t > 0 else self.zeros, c[t], tc[t], h[t])
+            inp = h
+        return inp[self.T - 1]
+
+    def backward(self, x: torch.Tensor, dh_top: torch.Tensor) -> None:
+        """Gradients of all LSTM parameters into self.grad, from d loss / d (last top hidden state)."""
+        T, zeros = self.T, self.zeros
+        for layer in reversed(range(self.L)):
+            act, c, tc, h = self.act[layer], self.c[layer], self.tc[layer], self.h[layer]
+            inp = x if layer == 0 else self.h[layer - 1]
+            w_ih, w_hh, _ = self.w[layer]
+            w_ih_t, w_hh_t = w_ih.transpose(1, 2), w_hh.transpose(1, 2)
+            dw_hh, dw_ih, dgates, dh, dc = self.dw_hh, self.dw_ih[layer], self.dgates, self.dh, self.dc
+            dw_hh.zero_()
+            dw_ih.zero_()
+            dc.zero_()
+            top = layer == self.L - 1
+            for t in reversed(range(T)):
+                # gradient of h_t: from the head (top layer, last step) or the layer above, plus from step t+1
+                from_above = (dh_top if t == T - 1 else zeros) if top else self.dh_below[t]
+                from_next = dh if t < T - 1 else zeros
+                self.steps.backward(act[t], c[t - 1] if t > 0 else zeros, tc[t], from_above, from_next, dc,
+                                    dgates[t])
+                dw_ih.baddbmm_(dgates[t], inp[t].transpose(1, 2))
+                if t > 0:
+                    dw_hh.baddbmm_(dgates[t], h[t - 1].transpose(1, 2))
+                    torch.bmm(w_hh_t, dgates[t], out=dh)
+                if layer > 0:  # into the layer below; after its own use of dh_below[t] above
+                    torch.bmm(w_ih_t, dgates[t], out=self.dh_below[t])
+            self.view(self.grad, f"weight_hh_l{layer}").copy_(dw_hh)
+            self.view(self.grad, f"weight_ih_l{layer}").copy_(dw_ih)
+            db = dgates.sum((0, 3))
+            self.view(self.grad, f"bias_ih_l{layer}").copy_(db)
+            self.view(self.grad, f"bias_hh_l{layer}").copy_(db)
 
 
-def _train_group(tasks: list[Task], dtype, device) -> list[Trained]:
-    """Train configurations that share batch size and layer count, all at once."""
-    st = _Stack(tasks, dtype, device)
-    G, bs = st.G, tasks[0].config.batch_size
-    T = max(t.config.window_size for t in tasks)
-    n_in = st.n_in
-    start = torch.tensor([T - t.config.window_size for t in tasks], device=device)
+def _bce_and_grad(logits, y, valid, n, pos_w):
+    """BCEWithLogits(pos_weight) per configuration, mean over its own batch, and d loss / d logits."""
+    per = pos_w * y * nn.functional.softplus(-logits) + (1 - y) * nn.functional.softplus(logits)
+    loss = (per * valid).sum(1) / n
+    p = torch.sigmoid(logits)
+    return loss, (-pos_w * y * (1 - p) + (1 - y) * p) * (valid / n[:, None])
+
+
+def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) -> list[Trained]:
+    """Train same-shaped configurations all at once; see the module docstring."""
+    grp = _Group(tasks, dtype, device, _steps(dtype, device, use_c))
+    G, bs, T, n_in = grp.G, grp.B, grp.T, grp.n_in
     steps_per_epoch = [math.ceil(len(t.X) / bs) for t in tasks]
     total_steps = [s * t.config.epochs for s, t in zip(steps_per_epoch, tasks)]
-    # left-padded data, one tensor per configuration
-    data = torch.zeros(G, max(len(t.X) for t in tasks), T, n_in, dtype=dtype, device=device)
-    labels = torch.zeros(G, data.shape[1], dtype=dtype, device=device)
+    n_max = max(len(t.X) for t in tasks)
+    data = torch.zeros(T, G, n_in, n_max, dtype=dtype, device=device)
+    labels = torch.zeros(G, n_max, dtype=dtype, device=device)
     for g, t in enumerate(tasks):
-        data[g, : len(t.X), T - t.config.window_size:] = torch.as_tensor(t.X, dtype=dtype)
+        data[:, g, :, : len(t.X)] = torch.as_tensor(t.X, dtype=dtype).permute(1, 2, 0)
         labels[g, : len(t.y)] = torch.as_tensor(t.y, dtype=dtype)
     pos_w = torch.tensor([pos_weight_of(t.y) for t in tasks], dtype=dtype, device=device)[:, None]
     lr = torch.tensor([t.config.learning_rate for t in tasks], dtype=dtype, device=device)
-    params = st.params()
-    for p in params:
-        p.requires_grad_(True)
-    m = [torch.zeros_like(p) for p in params]
-    v = [torch.zeros_like(p) for p in params]
+    theta, grad = grp.theta, grp.grad
+    m, v = torch.zeros_like(theta), torch.zeros_like(theta)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
-    epoch_loss = torch.zeros(G, dtype=dtype)
-    losses: list[list[float]] = [[] for _ in tasks]
+    head_w, head_b = grp.view(theta, "head.weight"), grp.view(theta, "head.bias")
     idx = torch.arange(bs, device=device)
+    xb = torch.empty(T, G, n_in, bs, dtype=dtype, device=device)
+    epoch_loss = torch.zeros(G, dtype=torch.float64)
+    losses: list[list[float]] = [[] for _ in tasks]
     for step in range(max(total_steps)):
         live = [step < s for s in total_steps]
-        active = torch.tensor(live, device=device)
-        offs, ns = [], []
-        for g, t in enumerate(tasks):
-            lo, hi = _batches(t, step % steps_per_epoch[g]) if live[g] else (0, 0)
-            offs.append(lo)
-            ns.append(hi - lo)
-        off = torch.tensor(offs, device=device)
-        n = torch.tensor(ns, device=device, dtype=dtype)
-        rows = (off[:, None] + idx[None, :]).clamp(max=data.shape[1] - 1)
+        offs = [(step % spe) * bs if lv else 0 for spe, lv in zip(steps_per_epoch, live)]
+        n = torch.tensor([min(bs, len(t.X) - o) if lv else 0 for t, o, lv in zip(tasks, offs, live)],
+                         dtype=dtype, device=device)
+        rows = (torch.tensor(offs, device=device)[:, None] + idx[None, :]).clamp(max=n_max - 1)
         valid = (idx[None, :] < n[:, None]).to(dtype)
-        xb = torch.gather(data, 1, rows[:, :, None, None].expand(G, bs, T, n_in))
-        yb = torch.gather(labels, 1, rows)
-        logits = st.forward(xb, start)
-        # BCEWithLogits with pos_weight, mean over each configuration's own batch
-        per = pos_w * yb * nn.functional.softplus(-logits) + (1 - yb) * nn.functional.softplus(logits)
-        loss_g = (per * valid).sum(1) / n.clamp(min=1)
-        grads = torch.autograd.grad(loss_g.sum(), params)
-        with torch.no_grad():
-            act = active.to(dtype)
-            t_step = torch.tensor([min(step + 1, s) for s in total_steps], dtype=dtype, device=device)
-            for k, (p, gr) in enumerate(zip(params, grads)):
-                shape = (G,) + (1,) * (p.dim() - 1)
-                a = act.view(shape)
-                m[k] = torch.where(a > 0, beta1 * m[k] + (1 - beta1) * gr, m[k])
-                v[k] = torch.where(a > 0, beta2 * v[k] + (1 - beta2) * gr * gr, v[k])
-                bc1 = (1 - beta1 ** t_step).view(shape)
-                bc2 = (1 - beta2 ** t_step).view(shape)
-                denom = (v[k].sqrt() / bc2.sqrt()) + eps
-                p -= a * (lr.view(shape) / bc1) * m[k] / denom
-            epoch_loss += loss_g.detach().cpu() * act.cpu()
-            for g in range(G):
-                if live[g] and (step + 1) % steps_per_epoch[g] == 0:
-                    losses[g].append(float(epoch_loss[g]) / steps_per_epoch[g])
-                    epoch_loss[g] = 0.0
-    out = []
-    with torch.no_grad():
-        for g, t in enumerate(tasks):
-            lstm, head = st.export(g, t)
-            out.append(Trained(t, lstm, head, losses[g]))
-    return out
+        torch.gather(data, 3, rows[None, :, None, :].expand(T, G, n_in, bs), out=xb)
+        h_last = grp.forward(xb)
+        logits = torch.bmm(head_w, h_last)[:, 0, :] + head_b
+        loss, dlogits = _bce_and_grad(logits, torch.gather(labels, 1, rows), valid, n.clamp(min=1), pos_w)
+        torch.bmm(dlogits[:, None, :], h_last.transpose(1, 2), out=grp.view(grad, "head.weight"))
+        grp.view(grad, "head.bias").copy_(dlogits.sum(1, keepdim=True))
+        grp.backward(xb, head_w.transpose(1, 2) * dlogits[:, None, :])
+        # Adam, torch.optim.Adam's formulas, each configuration at its own step count and rate
+        k = torch.tensor([min(step + 1, s) for s in total_steps], dtype=dtype, device=device)
+        grp.steps.adam(theta, grad, m, v, lr / (1 - beta1 ** k), (1 - beta2 ** k).sqrt(), torch.tensor(live),
+                       beta1, beta2, eps)
+        epoch_loss += loss.detach().cpu().double() * torch.tensor(live, dtype=torch.float64)
+        for g in range(G):
+            if live[g] and (step + 1) % steps_per_epoch[g] == 0:
+                losses[g].append(float(epoch_loss[g]) / steps_per_epoch[g])
+                epoch_loss[g] = 0.0
+    trained = [Trained(t, *grp.export(g), losses[g]) for g, t in enumerate(tasks)]
+    for tr in trained:  # scored by the standalone nn.LSTM model with the trained weights
+        t = tr.task
+        if t.X_val is not None and len(t.X_val):
+            tr.val_probs = predict_proba(tr, t.X_val, dtype)
+            tr.val_loss = bce(tr.val_probs, t.y_val, pos_weight_of(t.y))
+    return trained
 
 
 def _train_group_single_thread(tasks: list[Task], dtype) -> list[Trained]:
@@ -333,17 +410,19 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
                progress: bool = False) -> list[Trained]:
     """Train every task; results in the tasks' order, validation loss where validation data exists.
 
-    Tasks are batched by batch size, layers, hidden size and window. On the CPU each group runs on one
-    thread, so results do not depend on the machine's thread count; ``n_jobs`` groups run at
-    once in separate processes (same results, more cores used).
+    Tasks are grouped by hidden size, window, batch size, layers and inputs. On the CPU each group
+    runs on one thread, so results do not depend on the machine's thread count; ``n_jobs`` groups
+    run at once in separate processes (same results, more cores used).
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, t in enumerate(tasks):
         groups[(t.config.batch_size, t.config.num_layers, t.config.hidden_size, t.config.window_size,
                 t.X.shape[2])].append(i)
-    # biggest groups first, so parallel workers finish together
-    order = sorted(groups.values(), key=lambda idx: -sum(tasks[i].config.epochs * len(tasks[i].X) for i in idx))
+    # most work first, so parallel workers finish together
+    order = sorted(groups.values(), key=lambda idx: -sum(_work(tasks[i]) for i in idx))
     groups_of_tasks = [[tasks[i] for i in idx] for idx in order]
+    if device == "cpu":
+        _steps(dtype, device)  # builds the C kernels here once, not in each worker
     if device != "cpu":
         trained_groups = (_train_group(g, dtype, device) for g in groups_of_tasks)
     elif n_jobs == 1:
@@ -360,13 +439,13 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
             results[i] = tr
         bar.update(1)
     bar.close()
-    with single_thread():
-        for r in results:
-            t = r.task
-            if t.X_val is not None and len(t.X_val):
-                r.val_probs = predict_proba(r, t.X_val, dtype)
-                r.val_loss = bce(r.val_probs, t.y_val, pos_weight_of(t.y))
     return results
+
+
+def _work(task: Task) -> float:
+    """Rough cost of training a task: multiply-adds of its recurrent products."""
+    c = task.config
+    return c.epochs * len(task.X) * c.window_size * c.num_layers * c.hidden_size * (c.hidden_size + task.X.shape[2])
 
 
 def _bar(total: int, show: bool):

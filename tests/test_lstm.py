@@ -54,14 +54,65 @@ def test_bad_configs_are_rejected():
         Config(4, -0.01, 3, 2, 8, 1)
 
 
-def test_a_mixed_stack_still_equals_one_by_one():
-    """Hidden sizes and windows padded and masked inside one stack (the general mechanism)."""
+@pytest.mark.parametrize("use_c", [True, False], ids=["C kernels", "torch steps"])
+def test_one_group_of_different_data_rates_and_epochs_equals_one_by_one(use_c):
+    """One stack: same shape, but each configuration with its own data length, rate, epochs and seed."""
     from helpers.lstm import _train_group
 
-    configs = [Config(4, 0.01, 3, 2, 8, 1), Config(6, 0.005, 2, 2, 8, 1), Config(3, 0.02, 3, 2, 8, 1)]
-    tasks = [make_task(c, seed=20 + i, data_seed=i) for i, c in enumerate(configs)]
-    for task, b in zip(tasks, _train_group(tasks, torch.float64, "cpu")):
+    configs = [Config(5, 0.01, 3, 3, 8, 2), Config(5, 0.003, 3, 2, 8, 2), Config(5, 0.02, 3, 4, 8, 2)]
+    tasks = [make_task(c, seed=20 + i, n=30 + 7 * i, data_seed=i) for i, c in enumerate(configs)]
+    for task, b in zip(tasks, _train_group(tasks, torch.float64, "cpu", use_c=use_c)):
         ref = train_one(task)
+        assert len(b.train_losses) == task.config.epochs
         np.testing.assert_allclose(b.train_losses, ref.train_losses, rtol=1e-9, atol=1e-12)
         for k, v in ref.lstm_state.items():
             np.testing.assert_allclose(b.lstm_state[k], v, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(b.head_state["weight"], ref.head_state["weight"], rtol=1e-8, atol=1e-10)
+
+
+def test_float32_c_kernels_match_nn_lstm_closely():
+    """The float32 kernels use their own exp; after training they stay within float32 noise of nn.LSTM."""
+    from helpers.lstm import _train_group
+
+    c = Config(8, 0.01, 4, 3, 16, 2)
+    task = make_task(c, seed=5, n=64)
+    ours = _train_group([task], torch.float32, "cpu", use_c=True)[0]
+    ref = train_one(task, dtype=torch.float32)
+    np.testing.assert_allclose(ours.train_losses, ref.train_losses, rtol=1e-5)
+    for k, v in ref.lstm_state.items():
+        np.testing.assert_allclose(ours.lstm_state[k], v, rtol=1e-4, atol=1e-5)
+
+
+def test_fast_exp_is_within_two_ulp_of_exp():
+    from helpers import ckernels
+
+    lib = ckernels.load()
+    x = np.linspace(-87, 88, 200_001, dtype=np.float32)
+    y = np.empty_like(x)
+    lib.exp_array_f32(x.ctypes.data, y.ctypes.data, len(x))
+    exact = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(y - exact) / exact) < 2 * np.finfo(np.float32).eps
+
+
+def test_without_a_compiler_the_trainer_falls_back_to_torch(monkeypatch, tmp_path):
+    from helpers import ckernels
+    from helpers.lstm import _steps, _TorchSteps
+
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    monkeypatch.setenv("QN_CACHE_DIR", str(tmp_path))
+    ckernels.load.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="could not build the LSTM C kernels"):
+            assert isinstance(_steps(torch.float32, "cpu"), _TorchSteps)
+        with pytest.raises(RuntimeError, match="not available"):
+            _steps(torch.float32, "cpu", use_c=True)
+    finally:
+        ckernels.load.cache_clear()
+
+
+def test_a_group_must_share_one_shape():
+    from helpers.lstm import _train_group
+
+    tasks = [make_task(Config(4, 0.01, 3, 2, 8, 1), seed=1), make_task(Config(5, 0.01, 3, 2, 8, 1), seed=2)]
+    with pytest.raises(ValueError, match="one \\(hidden, window"):
+        _train_group(tasks, torch.float64, "cpu")
