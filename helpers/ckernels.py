@@ -3,7 +3,7 @@
 The shared library is built once per machine with the system C compiler (``$CC``, else ``cc``) into
 ``$QN_CACHE_DIR`` (default ``~/.cache/quant-notebooks``), named by a hash of the source, the flags
 and the CPU, and written atomically. When no compiler works, or ``QN_C_KERNELS=0``, ``load()``
-returns None and the trainer uses torch operations instead (same maths, about 1.5x slower).
+returns None and the trainer uses torch operations instead (same maths, about 1.3x slower).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def load() -> ctypes.CDLL | None:
         return None
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
-        warnings.warn("no C compiler found: the LSTM trainer uses torch operations (about 1.5x slower)",
+        warnings.warn("no C compiler found: the LSTM trainer uses torch operations (about 1.3x slower)",
                       stacklevel=2)
         return None
     target = _library_path(compiler)
@@ -84,5 +84,5 @@ def load() -> ctypes.CDLL | None:
     except (OSError, subprocess.CalledProcessError) as err:
         detail = getattr(err, "stderr", "") or str(err)
         warnings.warn(f"could not build the LSTM C kernels with {compiler} ({detail.strip()[:300]}): "
-                      "using torch operations (about 1.5x slower)", stacklevel=2)
+                      "using torch operations (about 1.3x slower)", stacklevel=2)
         return None

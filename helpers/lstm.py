@@ -163,6 +163,7 @@ class _TorchSteps:
     """
 
     def forward(self, a, c_prev, c, tc, h):
+        """Pre-activations a become activations in place; writes cell c, tanh(c) tc, hidden h."""
         H = c.shape[1]
         a[:, 2 * H:3 * H].mul_(2)
         a.sigmoid_()
@@ -173,6 +174,7 @@ class _TorchSteps:
         torch.mul(o, tc, out=h)
 
     def backward(self, act, c_prev, tc, dh, dh2, dc, dgates):
+        """Gate gradients of one step from d h_t = dh + dh2; dc: d c_t from step t+1 in, d c_t f_t out."""
         H = tc.shape[1]
         i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         d = dh + dh2
@@ -184,6 +186,7 @@ class _TorchSteps:
         torch.mul(dcc, f, out=dc)
 
     def adam(self, theta, grad, m, v, step_size, bc2_sqrt, active, beta1, beta2, eps):
+        """One Adam step on the active rows of theta (G, P); step_size and bc2_sqrt per row (G,)."""
         a = active.to(theta.device, torch.bool)[:, None]
         m.copy_(torch.where(a, m + (1 - beta1) * (grad - m), m))
         v.copy_(torch.where(a, beta2 * v + (1 - beta2) * grad * grad, v))
@@ -192,7 +195,8 @@ class _TorchSteps:
 
 
 class _CSteps:
-    """The same steps with the fused C kernels (CPU, contiguous tensors)."""
+    """The same steps with the fused C kernels. Every tensor must be contiguous and on the CPU
+    (the kernels read raw pointers), which ``_Group``'s buffers are."""
 
     def __init__(self, lib, dtype):
         suffix = {torch.float32: "f32", torch.float64: "f64"}[dtype]
@@ -228,6 +232,17 @@ def _steps(dtype, device: str, use_c: bool | None = None):
     return _CSteps(lib, dtype)
 
 
+def _parameter_shapes(num_layers: int, hidden: int, n_in: int) -> dict[str, tuple[int, ...]]:
+    """Parameter names and shapes of the seed's model: nn.LSTM's state dict, then the linear head."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in range(num_layers):
+        shapes[f"weight_ih_l{layer}"] = (4 * hidden, n_in if layer == 0 else hidden)
+        shapes[f"weight_hh_l{layer}"] = (4 * hidden, hidden)
+        shapes[f"bias_ih_l{layer}"] = (4 * hidden,)
+        shapes[f"bias_hh_l{layer}"] = (4 * hidden,)
+    return {**shapes, "head.weight": (1, hidden), "head.bias": (1,)}
+
+
 class _Group:
     """G configurations of one shape (hidden size, window, batch size, layers, inputs), trained at once.
 
@@ -246,19 +261,10 @@ class _Group:
         self.G, self.L, self.H, self.T = len(tasks), c.num_layers, c.hidden_size, c.window_size
         self.B, self.n_in, self.steps = c.batch_size, tasks[0].X.shape[2], steps
         G, L, H, T, B = self.G, self.L, self.H, self.T, self.B
-        self.shapes = {}
-        for layer in range(L):
-            self.shapes[f"weight_ih_l{layer}"] = (4 * H, self.n_in if layer == 0 else H)
-            self.shapes[f"weight_hh_l{layer}"] = (4 * H, H)
-            self.shapes[f"bias_ih_l{layer}"] = (4 * H,)
-            self.shapes[f"bias_hh_l{layer}"] = (4 * H,)
-        self.shapes["head.weight"] = (1, H)
-        self.shapes["head.bias"] = (1,)
-        self.offsets, P = {}, 0
-        for k, s in self.shapes.items():
-            self.offsets[k] = (P, P + math.prod(s))
-            P += math.prod(s)
-        self.theta = torch.zeros(G, P, dtype=dtype, device=device)
+        self.shapes = _parameter_shapes(L, H, self.n_in)
+        ends = np.cumsum([math.prod(s) for s in self.shapes.values()])
+        self.offsets = {k: (int(end - math.prod(s)), int(end)) for (k, s), end in zip(self.shapes.items(), ends)}
+        self.theta = torch.zeros(G, int(ends[-1]), dtype=dtype, device=device)
         for g, t in enumerate(tasks):
             model = init_model(self.n_in, t.config, t.seed, dtype)
             state = {**model.lstm.state_dict(), **{f"head.{k}": v for k, v in model.linear.state_dict().items()}}
@@ -278,6 +284,7 @@ class _Group:
         self.dw_ih_t = [empty(G, self.n_in if layer == 0 else H, 4 * H) for layer in range(L)]
 
     def view(self, flat: torch.Tensor, name: str) -> torch.Tensor:
+        """Parameter ``name`` of every configuration, (G, *shape), as a view into flat (G, P)."""
         a, b = self.offsets[name]
         return flat[:, a:b].view(self.G, *self.shapes[name])
 
