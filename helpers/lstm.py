@@ -441,11 +441,11 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
         trained_groups = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_train_group_single_thread)(g, dtype) for g in groups_of_tasks)
     results: list[Trained | None] = [None] * len(tasks)
-    bar = _bar(len(order), progress)
+    bar = _bar(sum(_work(t) for t in tasks), len(tasks), progress)
     for idx, trained in zip(order, trained_groups):
         for i, tr in zip(idx, trained):
             results[i] = tr
-        bar.update(1)
+        bar.update(sum(_work(tasks[i]) for i in idx))
     bar.close()
     return results
 
@@ -456,10 +456,12 @@ def _work(task: Task) -> float:
     return c.epochs * len(task.X) * c.window_size * c.num_layers * c.hidden_size * (c.hidden_size + task.X.shape[2])
 
 
-def _bar(total: int, show: bool):
+def _bar(total_work: float, n_tasks: int, show: bool):
+    """A progress bar over training work (groups differ in size, so it counts work, not groups)."""
     from tqdm.std import tqdm
 
-    return tqdm(total=total, desc="training LSTM groups", unit="group", disable=not show)
+    return tqdm(total=total_work, desc=f"training {n_tasks} LSTM configurations", disable=not show,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left")
 
 
 def predict_proba(trained: Trained, X: np.ndarray, dtype=torch.float64, device: str = "cpu") -> np.ndarray:
