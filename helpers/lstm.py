@@ -361,12 +361,8 @@ def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) ->
     G, bs, T, n_in = grp.G, grp.B, grp.T, grp.n_in
     steps_per_epoch = [math.ceil(len(t.X) / bs) for t in tasks]
     total_steps = [s * t.config.epochs for s, t in zip(steps_per_epoch, tasks)]
-    n_max = max(len(t.X) for t in tasks)
-    data = torch.zeros(T, G, n_in, n_max, dtype=dtype, device=device)
-    labels = torch.zeros(G, n_max, dtype=dtype, device=device)
-    for g, t in enumerate(tasks):
-        data[:, g, :, : len(t.X)] = torch.as_tensor(t.X, dtype=dtype).permute(1, 2, 0)
-        labels[g, : len(t.y)] = torch.as_tensor(t.y, dtype=dtype)
+    data, labels = _stacked_data(tasks, dtype, device)
+    n_max = data.shape[3]
     pos_w = torch.tensor([pos_weight_of(t.y) for t in tasks], dtype=dtype, device=device)[:, None]
     lr = torch.tensor([t.config.learning_rate for t in tasks], dtype=dtype, device=device)
     theta, grad = grp.theta, grp.grad
@@ -400,12 +396,26 @@ def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) ->
             if live[g] and (step + 1) % steps_per_epoch[g] == 0:
                 losses[g].append(float(epoch_loss[g]) / steps_per_epoch[g])
                 epoch_loss[g] = 0.0
-    trained = [Trained(t, *grp.export(g), losses[g]) for g, t in enumerate(tasks)]
-    for tr in trained:  # scored by the standalone nn.LSTM model with the trained weights
-        t = tr.task
-        if t.X_val is not None and len(t.X_val):
-            tr.val_probs = predict_proba(tr, t.X_val, dtype)
-            tr.val_loss = bce(tr.val_probs, t.y_val, pos_weight_of(t.y))
+    return [_scored(Trained(t, *grp.export(g), losses[g]), dtype) for g, t in enumerate(tasks)]
+
+
+def _stacked_data(tasks: list[Task], dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every task's sequences as one (T, G, I, n_max) tensor and labels (G, n_max), zero-padded."""
+    T, n_in, n_max = tasks[0].config.window_size, tasks[0].X.shape[2], max(len(t.X) for t in tasks)
+    data = torch.zeros(T, len(tasks), n_in, n_max, dtype=dtype, device=device)
+    labels = torch.zeros(len(tasks), n_max, dtype=dtype, device=device)
+    for g, t in enumerate(tasks):
+        data[:, g, :, : len(t.X)] = torch.as_tensor(t.X, dtype=dtype).permute(1, 2, 0)
+        labels[g, : len(t.y)] = torch.as_tensor(t.y, dtype=dtype)
+    return data, labels
+
+
+def _scored(trained: Trained, dtype) -> Trained:
+    """Validation probabilities and loss, from the standalone nn.LSTM model with the trained weights."""
+    t = trained.task
+    if t.X_val is not None and len(t.X_val):
+        trained.val_probs = predict_proba(trained, t.X_val, dtype)
+        trained.val_loss = bce(trained.val_probs, t.y_val, pos_weight_of(t.y))
     return trained
 
 
