@@ -14,6 +14,7 @@ Run: ``python benchmarks/bench_lstm_grid.py [--epochs 2] [--pairs 5] [--jobs 2]`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -26,7 +27,7 @@ from helpers.lstm import Task, train_many, train_one
 def tasks_for(epochs: int, pairs: int = 5, n: int = 1000, features: int = 7) -> list[Task]:
     """Seed-grid tasks on random features: 80% training, 20% validation, as notebook 02 splits."""
     rng = np.random.default_rng(0)
-    configs = [c.__class__(**{**vars(c), "epochs": epochs}) for c in expand(GRIDS["seed"])]
+    configs = [dataclasses.replace(c, epochs=epochs) for c in expand(GRIDS["seed"])]
     tasks = []
     for p in range(pairs):
         series = rng.normal(size=(n + 10, features))

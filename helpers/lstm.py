@@ -232,6 +232,12 @@ def _steps(dtype, device: str, use_c: bool | None = None):
     return _CSteps(lib, dtype)
 
 
+def _shape(task: Task) -> tuple[int, int, int, int, int]:
+    """What configurations of one group share: (hidden, window, batch, layers, inputs)."""
+    c = task.config
+    return c.hidden_size, c.window_size, c.batch_size, c.num_layers, task.X.shape[2]
+
+
 def _parameter_shapes(num_layers: int, hidden: int, n_in: int) -> dict[str, tuple[int, ...]]:
     """Parameter names and shapes of the seed's model: nn.LSTM's state dict, then the linear head."""
     shapes: dict[str, tuple[int, ...]] = {}
@@ -254,10 +260,9 @@ class _Group:
 
     def __init__(self, tasks: list[Task], dtype, device, steps):
         c = tasks[0].config
-        shape = {(t.config.hidden_size, t.config.window_size, t.config.batch_size, t.config.num_layers,
-                  t.X.shape[2]) for t in tasks}
-        if len(shape) != 1:
-            raise ValueError(f"a group needs one (hidden, window, batch, layers, inputs) shape; got {shape}")
+        shapes = {_shape(t) for t in tasks}
+        if len(shapes) != 1:
+            raise ValueError(f"a group needs one (hidden, window, batch, layers, inputs) shape; got {shapes}")
         self.G, self.L, self.H, self.T = len(tasks), c.num_layers, c.hidden_size, c.window_size
         self.B, self.n_in, self.steps = c.batch_size, tasks[0].X.shape[2], steps
         G, L, H, T, B = self.G, self.L, self.H, self.T, self.B
@@ -389,9 +394,10 @@ def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) ->
         grp.backward(xb, head_w.transpose(1, 2) * dlogits[:, None, :])
         # Adam, torch.optim.Adam's formulas, each configuration at its own step count and rate
         k = torch.tensor([min(step + 1, s) for s in total_steps], dtype=dtype, device=device)
-        grp.steps.adam(theta, grad, m, v, lr / (1 - beta1 ** k), (1 - beta2 ** k).sqrt(), torch.tensor(live),
-                       beta1, beta2, eps)
-        epoch_loss += loss.detach().cpu().double() * torch.tensor(live, dtype=torch.float64)
+        active = torch.tensor(live)
+        grp.steps.adam(theta, grad, m, v, lr / (1 - beta1 ** k), (1 - beta2 ** k).sqrt(), active, beta1, beta2,
+                       eps)
+        epoch_loss += loss.detach().cpu().double() * active
         for g in range(G):
             if live[g] and (step + 1) % steps_per_epoch[g] == 0:
                 losses[g].append(float(epoch_loss[g]) / steps_per_epoch[g])
@@ -434,28 +440,28 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, t in enumerate(tasks):
-        groups[(t.config.batch_size, t.config.num_layers, t.config.hidden_size, t.config.window_size,
-                t.X.shape[2])].append(i)
+        groups[_shape(t)].append(i)
+    work = {key: sum(_work(tasks[i]) for i in idx) for key, idx in groups.items()}
     # most work first, so parallel workers finish together
-    order = sorted(groups.values(), key=lambda idx: -sum(_work(tasks[i]) for i in idx))
-    groups_of_tasks = [[tasks[i] for i in idx] for idx in order]
-    if device == "cpu":
-        _steps(dtype, device)  # builds the C kernels here once, not in each worker
+    order = sorted(groups, key=lambda key: -work[key])
+    groups_of_tasks = [[tasks[i] for i in groups[key]] for key in order]
     if device != "cpu":
         trained_groups = (_train_group(g, dtype, device) for g in groups_of_tasks)
-    elif n_jobs == 1:
-        trained_groups = (_train_group_single_thread(g, dtype) for g in groups_of_tasks)
     else:
-        from joblib import Parallel, delayed
+        _steps(dtype, device)  # builds the C kernels here once, not in each worker
+        if n_jobs == 1:
+            trained_groups = (_train_group_single_thread(g, dtype) for g in groups_of_tasks)
+        else:
+            from joblib import Parallel, delayed
 
-        trained_groups = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_train_group_single_thread)(g, dtype) for g in groups_of_tasks)
+            trained_groups = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_train_group_single_thread)(g, dtype) for g in groups_of_tasks)
     results: list[Trained | None] = [None] * len(tasks)
-    bar = _bar(sum(_work(t) for t in tasks), len(tasks), progress)
-    for idx, trained in zip(order, trained_groups):
-        for i, tr in zip(idx, trained):
+    bar = _bar(sum(work.values()), len(tasks), progress)
+    for key, trained in zip(order, trained_groups):
+        for i, tr in zip(groups[key], trained):
             results[i] = tr
-        bar.update(sum(_work(tasks[i]) for i in idx))
+        bar.update(work[key])
     bar.close()
     return results
 
