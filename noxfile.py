@@ -1,5 +1,5 @@
 """Project sessions: ``nox -s tests`` (the guard), ``nox -s reports`` (the main job), and
-``lint``, ``lab``, ``refresh``. Arguments after ``--`` pass through, e.g.
+``mutants``, ``lint``, ``lab``, ``refresh``. Arguments after ``--`` pass through, e.g.
 ``nox -s reports -- --data-source yfinance`` or ``nox -s tests -- -k metrics``.
 """
 
@@ -75,6 +75,16 @@ def refresh(session: nox.Session) -> None:
     """Re-execute the committed notebooks in place with their default parameters."""
     install(session)
     session.run("python", "-m", "helpers.run", "--in-place", *session.posargs, env=quiet_env())
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Break each promised rule on purpose (tests/mutants/*.toml) and check a test goes red.
+
+    Ends with ``mutants killed: K of N``; ``nox -s mutants -- -k engine`` runs a subset.
+    """
+    install(session)
+    session.run("python", "tests/run_mutants.py", *session.posargs, env=quiet_env())
 
 
 @nox.session(python=PYTHON)

@@ -1,15 +1,21 @@
-"""A small, honest backtest engine shared by notebooks 03-05.
+"""The backtest engine and the one accounting convention every notebook uses.
 
 Target weights decided at the close of a rebalance date (using data through that date) are
 traded at that close and earn returns from the next day on. Between rebalances positions drift
-with prices. Costs are ``transaction_cost`` times the notional actually traded (the change
+with prices. Costs are ``cost_bps`` basis points of the notional actually traded (the change
 from drifted to target positions), paid from cash. Weights may be negative (shorts) and need
-not sum to one: the remainder is cash, which earns ``cash_rate``.
+not sum to one: the remainder is cash.
+
+:class:`CashConvention` is the single definition of carry: positive cash earns the cash rate;
+negative cash (leverage above 1) pays the cash rate plus ``financing_spread``; short positions
+pay ``borrow_fee`` a year on their notional; Sharpe and Sortino are computed on returns in
+excess of the same cash rate. The cash rate is an annual constant or a daily series (for
+example a T-bill ETF's daily returns).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,17 +25,86 @@ from helpers import metrics
 TRADING_DAYS = 252
 
 
+@dataclass(frozen=True)
+class CashConvention:
+    """Cash, financing, borrow and trading-cost assumptions (annual rates as fractions).
+
+    Parameters
+    ----------
+    cash_rate : float or Series
+        Annual rate earned on cash (0.02 = 2 %), or a daily Series of per-day cash returns
+        (e.g. ``prices["SHV"].pct_change()``), which is reindexed to the backtest's dates with
+        missing days filled by the previous value.
+    financing_spread : float
+        Annual spread over ``cash_rate`` paid on borrowed cash (negative cash balance).
+    borrow_fee : float
+        Annual fee on the notional of short positions.
+    cost_bps : float
+        Trading cost per side in basis points of the notional traded (5 = 0.05 %).
+    """
+
+    cash_rate: float | pd.Series = 0.02
+    financing_spread: float = 0.01
+    borrow_fee: float = 0.005
+    cost_bps: float = 5.0
+
+    def __post_init__(self):
+        for name in ("financing_spread", "borrow_fee", "cost_bps"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0; got {value}")
+        if not isinstance(self.cash_rate, pd.Series) and not np.isfinite(self.cash_rate):
+            raise ValueError(f"cash_rate must be a finite annual rate or a daily Series; got {self.cash_rate}")
+
+    @property
+    def cost(self) -> float:
+        """Trading cost per unit of notional traded (``cost_bps / 1e4``)."""
+        return self.cost_bps / 1e4
+
+    def daily_cash(self, index: pd.DatetimeIndex) -> pd.Series:
+        """Per-day cash return on ``index`` (n_days,): compounded from the annual rate, or the series."""
+        if isinstance(self.cash_rate, pd.Series):
+            s = self.cash_rate.reindex(index).ffill().fillna(0.0)
+        else:
+            s = pd.Series(metrics.per_period_rate(float(self.cash_rate)), index=index)
+        return s.rename("cash")
+
+    def daily_spread(self) -> float:
+        """Per-day financing spread over the cash rate."""
+        return metrics.per_period_rate(self.financing_spread)
+
+    def daily_borrow(self) -> float:
+        """Per-day borrow fee per unit of short notional."""
+        return metrics.per_period_rate(self.borrow_fee)
+
+    def excess(self, returns: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+        """Daily returns minus the daily cash return on the same dates."""
+        cash = self.daily_cash(returns.index)
+        return returns.sub(cash, axis=0) if isinstance(returns, pd.DataFrame) else returns - cash
+
+    def describe(self) -> str:
+        """One line stating the convention, for a notebook's Method section."""
+        rate = ("a daily series" if isinstance(self.cash_rate, pd.Series)
+                else f"{float(self.cash_rate):.2%} a year")
+        return (f"cash earns {rate}; borrowed cash pays that plus {self.financing_spread:.2%}; "
+                f"shorts pay a {self.borrow_fee:.2%} borrow fee; trades cost {self.cost_bps:g} bp per side "
+                "of the notional traded; Sharpe is in excess of the same cash rate")
+
+
 @dataclass
 class BacktestResult:
     """Daily outcome of a backtest.
 
     Attributes
     ----------
-    returns : Series (n_days,)  daily simple returns of the portfolio, net of costs
+    returns : Series (n_days,)  daily simple returns of the portfolio, net of costs and carry
     equity : Series (n_days,)   portfolio value
     weights : DataFrame (n_days, n_assets)  end-of-day weights after trading
     traded : Series (n_days,)   notional traded that day, as a fraction of portfolio value
-    costs : Series (n_days,)    costs paid that day, in currency
+    costs : Series (n_days,)    trading costs paid that day, in currency
+    cash : Series (n_days,)     the daily cash return used for carry and for excess returns
+    interest : Series (n_days,) interest earned (+) or paid (-) on the cash balance, in currency
+    borrow : Series (n_days,)   borrow fees paid on short positions, in currency (>= 0)
     """
 
     returns: pd.Series
@@ -37,10 +112,18 @@ class BacktestResult:
     weights: pd.DataFrame
     traded: pd.Series
     costs: pd.Series
+    cash: pd.Series = field(default=None)
+    interest: pd.Series = field(default=None)
+    borrow: pd.Series = field(default=None)
 
-    def summary(self, risk_free_rate: float = 0.0) -> dict:
-        """Performance metrics plus total costs and annual one-way turnover."""
-        out = metrics.performance_summary(self.returns, risk_free_rate)
+    @property
+    def excess_returns(self) -> pd.Series:
+        """Daily returns in excess of the cash rate the backtest paid and earned."""
+        return self.returns - self.cash
+
+    def summary(self) -> dict:
+        """Performance metrics (Sharpe, Sortino in excess of the backtest's own cash rate), costs, turnover."""
+        out = metrics.performance_summary(self.returns, self.cash)
         out["Total costs"] = float(self.costs.sum())
         out["Turnover / yr"] = float(self.traded.sum() / 2 / (len(self.returns) / TRADING_DAYS))
         return out
@@ -55,8 +138,8 @@ def rebalance_dates(index: pd.DatetimeIndex, every: int, start: int = 0) -> pd.D
     return index[start::every]
 
 
-def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, transaction_cost: float = 0.0,
-                 initial_capital: float = 1.0, cash_rate: float = 0.0) -> BacktestResult:
+def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, convention: CashConvention | None = None,
+                 initial_capital: float = 1.0) -> BacktestResult:
     """Simulate a portfolio that trades to ``targets`` on their dates and drifts in between.
 
     Parameters
@@ -66,13 +149,16 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, transaction_cost:
     targets : DataFrame (n_rebalances, n_assets)
         Target weights indexed by rebalance date (a subset of ``returns.index``); a row's
         weights are traded at that date's close. The backtest starts at the first target date.
-    transaction_cost : float
-        Cost per unit of notional traded (0.001 = 10 bp).
-    cash_rate : float
-        Annual rate earned (or paid, when negative cash) on the cash balance.
+    convention : CashConvention
+        Cash rate, financing spread, borrow fee and trading cost (default: ``CashConvention()``,
+        realistic non-zero values).
+    initial_capital : float
+        Starting value, in currency.
     """
-    if transaction_cost < 0:
-        raise ValueError(f"transaction_cost must be >= 0; got {transaction_cost}")
+    if convention is None:
+        convention = CashConvention()
+    if not isinstance(convention, CashConvention):
+        raise TypeError(f"convention must be a CashConvention; got {type(convention).__name__}")
     missing = targets.index.difference(returns.index)
     if len(missing):
         raise ValueError(f"target dates not in the return index, e.g. {missing[0]}")
@@ -88,22 +174,26 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, transaction_cost:
     W = targets.reindex(r.index).to_numpy()
     is_rebal = ~np.isnan(W).all(axis=1)
     n, k = R.shape
-    cash_daily = (1 + cash_rate) ** (1 / TRADING_DAYS) - 1
+    cash_ret = convention.daily_cash(r.index)
+    C = cash_ret.to_numpy()
+    spread, fee, tc = convention.daily_spread(), convention.daily_borrow(), convention.cost
     holdings = np.zeros(k)
     cash = float(initial_capital)
     equity = np.empty(n)
     weights = np.empty((n, k))
-    traded = np.zeros(n)
-    costs = np.zeros(n)
+    traded, costs, interest, borrow = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     for t in range(n):
         if t > 0:
+            # carry on yesterday's balances, then today's price moves
+            interest[t] = cash * (C[t] + (spread if cash < 0 else 0.0))
+            borrow[t] = fee * -holdings[holdings < 0].sum()
+            cash += interest[t] - borrow[t]
             holdings = holdings * (1.0 + R[t])
-            cash *= 1.0 + cash_daily
         value = cash + holdings.sum()
         if is_rebal[t]:
             target = np.nan_to_num(W[t]) * value
             trade = np.abs(target - holdings).sum()
-            cost = transaction_cost * trade
+            cost = tc * trade
             cash -= (target - holdings).sum() + cost
             holdings = target
             traded[t] = trade / value if value else 0.0
@@ -115,5 +205,7 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, transaction_cost:
     eq = pd.Series(equity, index=idx, name="equity")
     prev = np.concatenate([[initial_capital], equity[:-1]])
     rets = pd.Series(equity / prev - 1.0, index=idx, name="returns")
+    series = lambda a, name: pd.Series(a, index=idx, name=name)  # noqa: E731
     return BacktestResult(returns=rets, equity=eq, weights=pd.DataFrame(weights, index=idx, columns=cols),
-                          traded=pd.Series(traded, index=idx), costs=pd.Series(costs, index=idx))
+                          traded=series(traded, "traded"), costs=series(costs, "costs"), cash=cash_ret,
+                          interest=series(interest, "interest"), borrow=series(borrow, "borrow"))

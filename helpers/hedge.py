@@ -6,7 +6,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
-from helpers.backtest import BacktestResult, rebalance_dates, run_backtest
+from helpers.backtest import BacktestResult, CashConvention, rebalance_dates, run_backtest
 from helpers.metrics import beta
 
 
@@ -77,7 +77,7 @@ def hedge_targets(asset: pd.Series, bench: pd.Series, dates: pd.DatetimeIndex, b
 
 
 def hedge_backtests(asset: pd.Series, bench: pd.Series, start, rebalance_days: int, beta_window: int,
-                    transaction_cost: float, initial_capital: float) -> dict[str, BacktestResult]:
+                    convention: CashConvention, initial_capital: float) -> dict[str, BacktestResult]:
     """Unhedged, static-beta and dynamic-beta hedges and the benchmark through one engine.
 
     Trading starts at the first date >= ``start``; the dynamic hedge's betas use the trailing
@@ -99,7 +99,7 @@ def hedge_backtests(asset: pd.Series, bench: pd.Series, start, rebalance_days: i
     static = beta(rets.loc[live, "asset"].to_numpy(), rets.loc[live, "bench"].to_numpy())
     one = pd.DataFrame({"asset": 1.0, "bench": 0.0}, index=dates)
     bench_only = pd.DataFrame({"asset": 0.0, "bench": 1.0}, index=dates[:1])
-    run = lambda t: run_backtest(rets, t, transaction_cost, initial_capital)  # noqa: E731
+    run = lambda t: run_backtest(rets, t, convention, initial_capital)  # noqa: E731
     return {
         "unhedged basket": run(one),
         "static hedge": run(hedge_targets(rets["asset"], rets["bench"], dates, None, static)),

@@ -2,7 +2,9 @@
 
 Conventions follow empyrical: returns are *simple* per-period returns (0.01 = +1 %), NaNs are
 dropped, the risk-free rate is an **annual** rate converted to a per-period rate by
-compounding, and standard deviations use ``ddof=1``.
+compounding, and standard deviations use ``ddof=1``. Where a function takes ``risk_free_rate``
+it may instead be a Series of per-period (daily) cash returns on the same dates, the cash rate
+of ``helpers.backtest.CashConvention``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ def per_period_rate(annual_rate: float, periods: int = TRADING_DAYS) -> float:
     return (1.0 + annual_rate) ** (1.0 / periods) - 1.0
 
 
+def excess_over(returns, risk_free_rate: float | pd.Series, periods: int = TRADING_DAYS) -> np.ndarray:
+    """Per-period returns minus the risk-free rate (annual float, or per-period Series aligned by date)."""
+    if isinstance(risk_free_rate, pd.Series):
+        r = pd.Series(returns)
+        rf = risk_free_rate.reindex(r.index)
+        if rf[r.notna()].isna().any():
+            raise ValueError("the cash-rate series does not cover every date of the returns")
+        return _clean(r - rf)
+    return _clean(returns) - per_period_rate(risk_free_rate, periods)
+
+
 def total_return(returns) -> float:
     """Compounded return over the whole series."""
     return float(np.prod(1.0 + _clean(returns)) - 1.0)
@@ -56,9 +69,9 @@ def annualized_volatility(returns, periods: int = TRADING_DAYS) -> float:
     return float(np.std(r, ddof=1) * np.sqrt(periods)) if len(r) > 1 else float("nan")
 
 
-def sharpe_ratio(returns, risk_free_rate: float = 0.0, periods: int = TRADING_DAYS) -> float:
+def sharpe_ratio(returns, risk_free_rate: float | pd.Series = 0.0, periods: int = TRADING_DAYS) -> float:
     """Annualized Sharpe ratio: mean excess return over its std, times sqrt(periods)."""
-    excess = _clean(returns) - per_period_rate(risk_free_rate, periods)
+    excess = excess_over(returns, risk_free_rate, periods)
     if len(excess) < 2:
         return float("nan")
     sd = np.std(excess, ddof=1)
@@ -72,14 +85,13 @@ def downside_risk(returns, required_return: float = 0.0, periods: int = TRADING_
     return float(np.sqrt(np.mean(below**2)) * np.sqrt(periods)) if len(r) else float("nan")
 
 
-def sortino_ratio(returns, risk_free_rate: float = 0.0, periods: int = TRADING_DAYS) -> float:
-    """Annualized Sortino ratio: mean excess return (annualized) over downside risk."""
-    rf = per_period_rate(risk_free_rate, periods)
-    r = _clean(returns)
-    dr = downside_risk(r, rf, periods)
-    if not len(r) or dr == 0:
+def sortino_ratio(returns, risk_free_rate: float | pd.Series = 0.0, periods: int = TRADING_DAYS) -> float:
+    """Annualized Sortino ratio: mean excess return (annualized) over downside risk of excess returns."""
+    x = excess_over(returns, risk_free_rate, periods)
+    dr = downside_risk(x, 0.0, periods)
+    if not len(x) or dr == 0:
         return float("nan")
-    return float(np.mean(r - rf) * periods / dr)
+    return float(np.mean(x) * periods / dr)
 
 
 def beta(returns, benchmark) -> float:
@@ -126,7 +138,7 @@ def turnover(weights: pd.DataFrame, periods: int = TRADING_DAYS) -> float:
     return float(changes.mean() * periods)
 
 
-def performance_summary(returns, risk_free_rate: float = 0.0, periods: int = TRADING_DAYS) -> dict:
+def performance_summary(returns, risk_free_rate: float | pd.Series = 0.0, periods: int = TRADING_DAYS) -> dict:
     """The standard metrics of one return series as a dict (fractions, not percent)."""
     return {
         "CAGR": cagr(returns, periods),
@@ -138,6 +150,6 @@ def performance_summary(returns, risk_free_rate: float = 0.0, periods: int = TRA
     }
 
 
-def performance_table(series: dict[str, pd.Series], risk_free_rate: float = 0.0) -> pd.DataFrame:
+def performance_table(series: dict[str, pd.Series], risk_free_rate: float | pd.Series = 0.0) -> pd.DataFrame:
     """One row of :func:`performance_summary` per named return series."""
     return pd.DataFrame({k: performance_summary(v, risk_free_rate) for k, v in series.items()}).T

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from helpers.backtest import run_backtest
+from helpers.backtest import CashConvention
 from helpers.hedge import basket_returns, hedge_backtests, ols, rolling_beta, volume_weights
 from helpers.metrics import beta
 
@@ -53,33 +53,13 @@ def test_beta_is_cov_over_var_and_matches_statsmodels():
     assert rb.iloc[-1] == pytest.approx(by_hand)
 
 
-def test_constant_returns_no_drift_and_costs_by_hand():
-    rets = pd.DataFrame({"a": [0.0] * 6, "b": [0.0] * 6}, index=IDX[:6])
-    targets = pd.DataFrame({"a": [0.6, 0.4], "b": [0.4, 0.6]}, index=IDX[[0, 3]])
-    res = run_backtest(rets, targets, transaction_cost=0.01, initial_capital=100.0)
-    # day 0: buy 60 + 40 of notional -> cost 1 paid from cash: holdings 60/40, value 99.
-    # day 3: targets 0.4*99 = 39.6 and 0.6*99 = 59.4 -> traded 20.4 + 19.4 = 39.8 -> cost 0.398
-    assert res.costs.iloc[0] == pytest.approx(1.0)
-    assert res.costs.iloc[3] == pytest.approx(0.398)
-    assert res.traded.iloc[3] == pytest.approx(39.8 / 99)
-    assert res.equity.iloc[-1] == pytest.approx(100 - 1 - 0.398)
-    assert (res.returns.iloc[4:] == 0).all()
-
-
-def test_positions_drift_between_rebalances():
-    rets = pd.DataFrame({"a": [0.0, 0.10, 0.0], "b": [0.0, -0.10, 0.0]}, index=IDX[:3])
-    res = run_backtest(rets, pd.DataFrame({"a": [0.5], "b": [0.5]}, index=IDX[:1]))
-    np.testing.assert_allclose(res.weights.iloc[1], [0.55, 0.45])
-    assert res.equity.iloc[1] == pytest.approx(1.0)
-
-
 def test_perfect_hedge_has_no_market_exposure():
     rng = np.random.default_rng(3)
     idx = pd.bdate_range("2020-01-01", periods=400)
     bench = pd.Series(rng.normal(0, 0.01, 400), index=idx)
     asset = 1.5 * bench + 0.0002  # pure beta plus a constant alpha
     res = hedge_backtests(asset, bench, idx[100], rebalance_days=1, beta_window=60,
-                          transaction_cost=0.0, initial_capital=1.0)
+                          convention=CashConvention(0.0, 0.0, 0.0, 0.0), initial_capital=1.0)
     hedged = res["dynamic hedge"].returns.iloc[1:]
     assert abs(beta(hedged.to_numpy(), bench.loc[hedged.index].to_numpy())) < 1e-6
 
@@ -88,9 +68,9 @@ def test_bad_inputs_are_clear():
     idx = pd.bdate_range("2020-01-01", periods=100)
     s = pd.Series(np.linspace(-0.01, 0.01, 100), index=idx)
     with pytest.raises(ValueError, match="rebalance_days=500"):
-        hedge_backtests(s, s, idx[50], 500, 20, 0.0, 1.0)
+        hedge_backtests(s, s, idx[50], 500, 20, CashConvention(), 1.0)
     with pytest.raises(ValueError, match="beta_window=80"):
-        hedge_backtests(s, s, idx[50], 10, 80, 0.0, 1.0)
+        hedge_backtests(s, s, idx[50], 10, 80, CashConvention(), 1.0)
 
 
 def test_benchmark_missing_from_the_data_is_named(tmp_path):

@@ -140,17 +140,20 @@ def test_lookbacks_longer_than_data_are_rejected():
         blended_weight_path(rets, base.index[-2:], 252, 252, "fixed", 0.3, 0.3)
 
 
-def test_two_asset_weights_drift_by_hand():
-    idx = pd.bdate_range("2020-01-01", periods=3)
-    rets = pd.DataFrame({"a": [0.0, 0.2, 0.0], "b": [0.0, 0.0, 0.0]}, index=idx)
-    res = run_backtest(rets, pd.DataFrame({"a": [0.5], "b": [0.5]}, index=idx[:1]))
-    np.testing.assert_allclose(res.weights.iloc[1], [0.6 / 1.1, 0.5 / 1.1])
-    assert res.returns.iloc[1] == pytest.approx(0.1)
-
-
 def test_month_end_dates_are_last_trading_days():
     idx = pd.bdate_range("2024-01-01", "2024-03-31")
     assert list(month_end_dates(idx)) == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29"),
                                           pd.Timestamp("2024-03-29")]
     with pytest.raises(ValueError, match="offset alias"):
         month_end_dates(idx, "monthly")
+
+
+def test_blended_weights_at_d_ignore_returns_after_d():
+    from helpers.testing import assert_no_lookahead
+
+    rng = np.random.default_rng(8)
+    idx = pd.bdate_range("2019-01-01", periods=260)
+    rets = pd.DataFrame(rng.normal(0.0003, [0.004, 0.01, 0.02], (260, 3)), index=idx, columns=["a", "b", "c"])
+    dates = month_end_dates(idx)
+    assert_no_lookahead(lambda r: blended_weight_path(r, dates, 60, 60, "fixed", 0.3, 0.3), rets,
+                        cutoffs=dates[3:9], rtol=1e-6, atol=1e-8)

@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 
-from helpers.backtest import run_backtest
+from helpers.backtest import CashConvention, run_backtest
 from helpers.data import UnknownTickerError
 from helpers.signals import (
     EnsemblePredictor,
@@ -79,7 +79,7 @@ def test_equal_weight_on_identical_assets_equals_the_asset(prices):
     r = prices.pct_change().iloc[1:]
     rets = pd.DataFrame({"a": r, "b": r, "c": r})
     targets = pd.DataFrame(1 / 3, index=rets.index[::21], columns=rets.columns)
-    res = run_backtest(rets, targets)
+    res = run_backtest(rets, targets, CashConvention(0.0, 0.0, 0.0, 0.0))  # no carry, no costs
     np.testing.assert_allclose(res.returns.iloc[1:], r.loc[res.returns.index[1:]], atol=1e-12)
 
 
@@ -90,3 +90,19 @@ def test_unknown_ticker_is_dropped_with_a_named_warning_or_raises():
     assert kept == {"US Equities": ["SPY"], "Currencies": ["FXY"]}
     with pytest.raises(UnknownTickerError, match="DXY"), warnings.catch_warnings():
         load_asset_classes(assets, start="2024-01-01", source="synthetic", drop_failed=False)
+
+
+def test_allocation_targets_at_d_ignore_returns_and_signals_after_d():
+    from helpers.portfolio import month_end_dates
+    from helpers.signals import allocation_targets
+    from helpers.testing import assert_no_lookahead
+
+    rng = np.random.default_rng(8)
+    idx = pd.bdate_range("2019-01-01", periods=300)
+    cols = ["SPY", "TLT", "GLD"]
+    rets = pd.DataFrame(rng.normal(0.0003, [0.01, 0.006, 0.009], (300, 3)), index=idx, columns=cols)
+    sigs = pd.DataFrame(rng.normal(0, 1, (300, 3)), index=idx, columns=cols)
+    dates = month_end_dates(idx)[3:]
+    classes = {"eq": ["SPY"], "bonds": ["TLT"], "gold": ["GLD"]}
+    assert_no_lookahead(lambda d: allocation_targets(d["r"], d["s"], dates, classes, cov_lookback=60),
+                        {"r": rets, "s": sigs}, cutoffs=dates[2:8], rtol=1e-6, atol=1e-8)

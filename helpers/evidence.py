@@ -1,0 +1,290 @@
+"""Uncertainty for every comparison a notebook makes.
+
+* :func:`sharpe_ci` and :func:`sharpe_diff_ci`: stationary block-bootstrap intervals
+  (``arch.bootstrap.StationaryBootstrap``, block length from ``optimal_block_length``) for one
+  annualized Sharpe ratio and for the *paired* difference of two on the same dates.
+* :func:`jobson_korkie` : the analytic test of equal Sharpe ratios (Jobson-Korkie with Memmel's
+  correction), a cross-check of the bootstrap under i.i.d. returns.
+* :func:`probabilistic_sharpe_ratio`, :func:`deflated_sharpe_ratio`: Bailey and Lopez de
+  Prado's probability that a Sharpe ratio beats a benchmark, and that the best of N trials
+  has a true Sharpe above zero.
+* :func:`score_diff_ci`: the same paired block bootstrap for a classification score (F1, ROC
+  AUC) of two models scored on the same test rows.
+* :func:`decide` and :func:`fmt_ci`: a plain-language verdict from an interval, for the
+  computed **Answer** of each notebook.
+
+Returns are *daily excess* returns unless stated: subtract the cash rate first (see
+``helpers.backtest.CashConvention.excess``). Sharpe ratios here are annualized with 252 days;
+PSR and DSR work on per-period (daily) Sharpe ratios, as their formulas do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from arch.bootstrap import StationaryBootstrap, optimal_block_length
+from scipy import stats
+
+TRADING_DAYS = 252
+EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided confidence interval.
+
+    Attributes
+    ----------
+    estimate : float   the statistic on the observed data
+    low, high : float  interval bounds
+    level : float      confidence level (0.95)
+    block : float      mean block length of the stationary bootstrap, in rows
+    """
+
+    estimate: float
+    low: float
+    high: float
+    level: float = 0.95
+    block: float = float("nan")
+
+    def excludes_zero(self) -> bool:
+        return bool(self.low > 0 or self.high < 0)
+
+    def as_list(self) -> list[float]:
+        """``[low, high]``, for ``record``."""
+        return [float(self.low), float(self.high)]
+
+    def __str__(self) -> str:
+        return f"{self.estimate:+.2f} (95% CI {fmt_ci(self)})"
+
+
+def _clean_pair(a, b=None) -> np.ndarray:
+    """Rows where every series is finite, as a (n, k) float array (aligned on the index if pandas)."""
+    if b is None:
+        x = np.asarray(a, dtype=float).reshape(len(a), -1)
+    elif isinstance(a, pd.Series) and isinstance(b, pd.Series):
+        x = pd.concat([a, b], axis=1, sort=True).to_numpy(dtype=float)
+    else:
+        x = np.column_stack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)])
+    return x[np.isfinite(x).all(axis=1)]
+
+
+def block_length(x: np.ndarray) -> float:
+    """Politis-White optimal mean block length for a stationary bootstrap (>= 1), largest over columns.
+
+    ``x`` : array (n,) or (n, k). Squared returns drive the choice as well as returns, since
+    a Sharpe ratio depends on both the mean and the variance (volatility clusters).
+    """
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    cols = np.column_stack([x, (x - x.mean(axis=0)) ** 2])
+    opt = optimal_block_length(cols)["stationary"].to_numpy()
+    return float(max(1.0, np.nanmax(opt)))
+
+
+def _sharpe(x: np.ndarray, periods: int) -> np.ndarray:
+    """Annualized Sharpe of each column of excess returns x (n, k)."""
+    sd = x.std(axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sd > 0, x.mean(axis=0) / sd * np.sqrt(periods), np.nan)
+
+
+def _bootstrap(data: np.ndarray, stat: Callable[[np.ndarray], float], reps: int, seed: int,
+               block: float | None, level: float) -> Interval:
+    """Percentile interval of ``stat`` over stationary-bootstrap resamples of the rows of ``data``."""
+    if len(data) < 10:
+        return Interval(float("nan"), float("nan"), float("nan"), level)
+    b = block_length(data) if block is None else float(block)
+    bs = StationaryBootstrap(b, data, seed=np.random.default_rng(seed))
+    draws = np.array([stat(pos[0]) for pos, _ in bs.bootstrap(reps)])
+    draws = draws[np.isfinite(draws)]
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Interval(float(stat(data)), float(low), float(high), level, b)
+
+
+def sharpe_ci(excess_returns, reps: int = 1000, seed: int = 0, block: float | None = None,
+              level: float = 0.95, periods: int = TRADING_DAYS) -> Interval:
+    """Annualized Sharpe ratio of daily excess returns with a stationary block-bootstrap interval.
+
+    Parameters
+    ----------
+    excess_returns : array-like (n_days,)  daily returns minus the cash rate; NaNs dropped
+    reps : int        bootstrap resamples
+    seed : int        seed of the resampling (same seed, same interval)
+    block : float     mean block length in days; None chooses it by Politis-White
+    """
+    x = _clean_pair(excess_returns)
+    return _bootstrap(x, lambda d: float(_sharpe(d, periods)[0]), reps, seed, block, level)
+
+
+def sharpe_diff_ci(excess_a, excess_b, reps: int = 1000, seed: int = 0, block: float | None = None,
+                   level: float = 0.95, periods: int = TRADING_DAYS) -> Interval:
+    """Sharpe(a) - Sharpe(b) on the same dates, with a *paired* stationary block-bootstrap interval.
+
+    Both series are resampled with the same blocks of dates, so their correlation is kept.
+    Pandas inputs are aligned on their index; rows where either is NaN are dropped.
+    """
+    x = _clean_pair(excess_a, excess_b)
+
+    def diff(d):
+        s = _sharpe(d, periods)
+        return float(s[0] - s[1])
+
+    return _bootstrap(x, diff, reps, seed, block, level)
+
+
+def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """F1 score of binary predictions (0/1), as ``sklearn.metrics.f1_score`` (0 when undefined)."""
+    y, p = np.asarray(y_true) > 0.5, np.asarray(y_pred) > 0.5
+    tp = np.sum(y & p)
+    denom = np.sum(y) + np.sum(p)
+    return float(2 * tp / denom) if denom else 0.0
+
+
+def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney rank statistic (ties count half), as ``sklearn.metrics.roc_auc_score``."""
+    y = np.asarray(y_true) > 0.5
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = stats.rankdata(score)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+METRICS = {"f1": f1, "roc_auc": roc_auc}
+
+
+def score_diff_ci(y_true, score_a, score_b, metric: str | Callable = "f1", reps: int = 1000, seed: int = 0,
+                  block: float | None = None, level: float = 0.95) -> Interval:
+    """metric(y, a) - metric(y, b) for two models on the same test rows, paired block bootstrap.
+
+    Parameters
+    ----------
+    y_true : array (n,)              true labels (0/1), rows in time order
+    score_a, score_b : array (n,)    predictions (for "f1") or scores (for "roc_auc") of the two models
+    metric : "f1", "roc_auc", or a callable(y_true, score) such as an ``sklearn.metrics`` function
+    block : float                    mean block length in rows; None chooses it from the labels
+                                     (overlapping labels are autocorrelated, so blocks matter)
+    """
+    metric = METRICS[metric] if isinstance(metric, str) else metric
+    y = np.asarray(y_true, dtype=float)
+    d = np.column_stack([y, np.asarray(score_a, dtype=float), np.asarray(score_b, dtype=float)])
+    if block is None:
+        block = block_length(y) if np.std(y) > 0 else 1.0
+
+    def diff(s):
+        yy = s[:, 0].astype(int)
+        if len(np.unique(yy)) < 2:
+            return float("nan")
+        return float(metric(yy, s[:, 1]) - metric(yy, s[:, 2]))
+
+    return _bootstrap(d, diff, reps, seed, block, level)
+
+
+@dataclass(frozen=True)
+class SharpeTest:
+    """Result of :func:`jobson_korkie` (annualized Sharpe ratios)."""
+
+    diff: float
+    se: float
+    z: float
+    pvalue: float
+
+    def interval(self, level: float = 0.95) -> Interval:
+        q = stats.norm.ppf(0.5 + level / 2)
+        return Interval(self.diff, self.diff - q * self.se, self.diff + q * self.se, level)
+
+
+def jobson_korkie(excess_a, excess_b, periods: int = TRADING_DAYS) -> SharpeTest:
+    """Jobson-Korkie test of Sharpe(a) = Sharpe(b) with Memmel's (2003) correction.
+
+    Var(SR_a - SR_b) = [2 (1 - rho) + (SR_a^2 + SR_b^2 - 2 SR_a SR_b rho^2) / 2] / T on per-period
+    Sharpe ratios, for i.i.d. normal returns; reported annualized (times sqrt(periods)).
+    """
+    x = _clean_pair(excess_a, excess_b)
+    n = len(x)
+    sa, sb = x.mean(axis=0) / x.std(axis=0, ddof=1)
+    rho = np.corrcoef(x[:, 0], x[:, 1])[0, 1]
+    var = (2 * (1 - rho) + 0.5 * (sa**2 + sb**2 - 2 * sa * sb * rho**2)) / n
+    se = float(np.sqrt(var))
+    z = float((sa - sb) / se) if se > 0 else float("nan")
+    return SharpeTest(float((sa - sb) * np.sqrt(periods)), se * np.sqrt(periods), z,
+                      float(2 * stats.norm.sf(abs(z))))
+
+
+def probabilistic_sharpe_ratio(excess_returns, benchmark_sharpe: float = 0.0) -> float:
+    """P(true Sharpe > benchmark) given the sample's length, skew and kurtosis (Bailey & Lopez de Prado).
+
+    ``benchmark_sharpe`` is per period (daily), like the formula:
+    PSR = Phi[(SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2)], g4 the (non-excess) kurtosis.
+    """
+    x = _clean_pair(excess_returns)[:, 0]
+    n = len(x)
+    sd = x.std(ddof=1)
+    if n < 3 or sd == 0:
+        return float("nan")
+    sr = x.mean() / sd
+    g3 = stats.skew(x)
+    g4 = stats.kurtosis(x, fisher=False)
+    denom = np.sqrt(max(1 - g3 * sr + (g4 - 1) / 4 * sr**2, 1e-12))
+    return float(stats.norm.cdf((sr - benchmark_sharpe) * np.sqrt(n - 1) / denom))
+
+
+def expected_max_sharpe(trial_sharpes, ddof: int = 1) -> float:
+    """Expected maximum of N per-period Sharpe ratios under the null of no skill.
+
+    SR0 = sqrt(Var[SR_n]) [(1 - gamma) Phi^-1(1 - 1/N) + gamma Phi^-1(1 - 1/(N e))].
+    """
+    s = np.asarray(trial_sharpes, dtype=float)
+    s = s[np.isfinite(s)]
+    n = len(s)
+    if n < 2:
+        return 0.0
+    sd = s.std(ddof=ddof)
+    return float(sd * ((1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n)
+                       + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * np.e))))
+
+
+def deflated_sharpe_ratio(excess_returns, trial_sharpes) -> float:
+    """P(true Sharpe > 0) for the best of ``len(trial_sharpes)`` trials: PSR at the expected max Sharpe.
+
+    ``trial_sharpes`` are the per-period (daily) Sharpe ratios of *every* trial, the selected one
+    included; ``excess_returns`` the selected trial's daily excess returns. A value >= 0.95 is
+    evidence of skill at the 5% level after the search.
+    """
+    return probabilistic_sharpe_ratio(excess_returns, expected_max_sharpe(trial_sharpes))
+
+
+def daily_sharpe(excess_returns) -> float:
+    """Per-period Sharpe ratio (mean / std, ddof=1) of excess returns, for PSR / DSR inputs."""
+    x = _clean_pair(excess_returns)[:, 0]
+    sd = x.std(ddof=1)
+    return float(x.mean() / sd) if len(x) > 1 and sd > 0 else float("nan")
+
+
+def fmt_ci(interval: Interval, fmt: str = "+.2f") -> str:
+    """``"-0.14 to +0.27"``."""
+    return f"{interval.low:{fmt}} to {interval.high:{fmt}}"
+
+
+def decide(interval: Interval, better: str, worse: str, quantity: str = "Sharpe ratio",
+           fmt: str = "+.2f") -> str:
+    """One sentence on ``better - worse`` from its interval: a difference, or no evidence of one.
+
+    Example: ``decide(ci, "the dynamic hedge", "the static hedge")`` ->
+    "No evidence that the dynamic hedge and the static hedge differ in Sharpe ratio: the
+    difference is +0.06 (95% CI -0.14 to +0.27)."
+    """
+    est = f"{interval.estimate:{fmt}} (95% CI {fmt_ci(interval, fmt)})"
+    if not np.isfinite(interval.low) or not np.isfinite(interval.high):
+        return f"Too little data to compare the {quantity} of {better} and {worse}."
+    if interval.low > 0:
+        return f"{better[:1].upper() + better[1:]} beats {worse} on {quantity}: the difference is {est}."
+    if interval.high < 0:
+        return f"{better[:1].upper() + better[1:]} trails {worse} on {quantity}: the difference is {est}."
+    return (f"No evidence that {better} and {worse} differ in {quantity}: the difference is {est}, "
+            "an interval that includes zero.")
