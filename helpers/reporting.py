@@ -95,3 +95,32 @@ def project_path(relative: str | Path) -> Path:
 
     path = Path(relative)
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def source_label(frame) -> str:
+    """Where a loaded frame's numbers come from, in words, e.g. "the simulated market (synthetic; not real prices)"."""
+    from helpers.data import provenance
+
+    prov = provenance(frame)
+    if prov.source.startswith("synthetic"):
+        what = f"the simulated market ({prov.source}; not real prices)"
+    elif prov.source == "yfinance":
+        what = "Yahoo Finance prices"
+    else:
+        what = f"prices from the CSV folder '{Path(prov.source).name}'"
+    return f"{what}, {prov.first_date} to {prov.last_date}"
+
+
+def answer(text: str, frame) -> str:
+    """Print and ``record("answer", ...)`` a notebook's computed answer, prefixed with its data source.
+
+    ``text`` is built by code from the results (effect sizes, 95% intervals, a plain decision), so
+    it stays true on every data source; ``frame`` is the loaded price frame (for the label).
+    Returns the full text.
+    """
+    import textwrap
+
+    full = f"On {source_label(frame)}: {text.strip()}"
+    print("\n".join(textwrap.fill(p, 100) for p in full.split("\n")))
+    record("answer", full)
+    return full
