@@ -1,5 +1,5 @@
 """Project sessions: ``nox -s tests`` (the guard), ``nox -s reports`` (the main job), and
-``mutants``, ``lint``, ``lab``, ``refresh``. Arguments after ``--`` pass through, e.g.
+``findings``, ``mutants``, ``lint``, ``lab``, ``refresh``. Arguments after ``--`` pass through, e.g.
 ``nox -s reports -- --data-source yfinance`` or ``nox -s tests -- -k metrics``.
 """
 
@@ -75,6 +75,24 @@ def refresh(session: nox.Session) -> None:
     """Re-execute the committed notebooks in place with their default parameters."""
     install(session)
     session.run("python", "-m", "helpers.run", "--in-place", *session.posargs, env=quiet_env())
+
+
+@nox.session(python=PYTHON)
+def findings(session: nox.Session) -> None:
+    """The main job on real prices into reports/real, then the README's Findings block rewritten.
+
+    ``nox -s findings`` uses ../shared/market-data; ``-- --data-source DIR`` another folder;
+    ``-- --check`` compares instead of writing and fails, naming what changed, when the README is stale.
+    """
+    install(session)
+    args = list(session.posargs)
+    check = ["--check"] if "--check" in args else []
+    args = [a for a in args if a != "--check"]
+    if "--data-source" not in args:
+        args += ["--data-source", os.path.join("..", "shared", "market-data")]
+    out = os.path.join("reports", "real")
+    session.run("python", "-m", "helpers.run", "--output-dir", out, *args, env=quiet_env())
+    session.run("python", "-m", "helpers.findings", out, *check)
 
 
 @nox.session(python=PYTHON)
