@@ -1,20 +1,54 @@
-"""Volume-weighted basket, OLS beta and beta-hedged backtests (notebook 03)."""
+"""Volume-weighted stock basket against a benchmark ETF: beta, hedged books, the seed's book (notebook 03).
+
+Conventions
+-----------
+* Returns are daily simple returns; row t is close t-1 to close t.
+* Basket weights traded at the close of day t use volume through day t-1 (the day's own volume
+  is final only after the close): :func:`volume_weights` returns them indexed by the trade date.
+  They earn from day t+1 on, as every target in :func:`helpers.backtest.run_backtest` does, so
+  the basket's return on day t is ``sum_i w[t-1, i] r[t, i]`` (:func:`basket_returns`).
+* Hedged books hold the basket at 100 % of equity (each stock as its own asset in the engine,
+  traded back to its weight every day) and short ``h`` times equity of the benchmark, with ``h``
+  the hedge ratio decided at the last re-estimation date; the short's proceeds sit in cash.
+* Betas are OLS slopes of the basket's daily returns on the benchmark's (statsmodels).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
-from helpers.backtest import BacktestResult, CashConvention, rebalance_dates, run_backtest
-from helpers.metrics import beta
+from helpers import evidence, metrics
+from helpers.backtest import TRADING_DAYS, BacktestResult, CashConvention, rebalance_dates, run_backtest
+
+WEIGHTINGS = ("dollar", "shares")
+
+
+# --------------------------------------------------------------------------- the basket
+
+
+def liquidity(prices: pd.DataFrame, volume: pd.DataFrame, weighting: str = "dollar") -> pd.DataFrame:
+    """Daily traded amount per ticker (dates x tickers): dollar volume ``price x volume`` or share volume.
+
+    ``weighting="shares"`` is the seed's choice: it favours low-priced stocks (a split multiplies
+    a stock's share volume, not its dollar volume).
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}; got {weighting!r}")
+    volume = volume[list(prices.columns)]
+    return volume * prices if weighting == "dollar" else volume
 
 
 def volume_weights(volume: pd.DataFrame, window: int = 30) -> pd.DataFrame:
     """Weights proportional to each ticker's trailing ``window``-day mean volume, lagged a day.
 
-    Row t uses volumes through t-1 only, so weights on day t are known before day t's return.
-    Rows sum to 1 once every ticker has a full window.
+    ``volume`` : dates x tickers, shares or dollars (see :func:`liquidity`). Row t uses volume
+    through t-1 only; it is the target traded at the close of t. Rows sum to 1 once every
+    ticker has a full window (NaN before).
     """
     if window < 1:
         raise ValueError(f"volume_window must be at least 1; got {window}")
@@ -27,28 +61,40 @@ def volume_weights(volume: pd.DataFrame, window: int = 30) -> pd.DataFrame:
     return avg.div(avg.sum(axis=1), axis=0).shift(1)
 
 
-def basket_returns(prices: pd.DataFrame, weights: pd.DataFrame) -> pd.Series:
-    """Daily return of a basket rebalanced to ``weights`` each day (rows with no weight dropped)."""
-    rets = prices.pct_change(fill_method=None)
-    out = (rets * weights).sum(axis=1, min_count=1)
-    return out[weights.notna().all(axis=1) & rets.notna().all(axis=1)].rename("basket")
+def basket_weights(prices: pd.DataFrame, volume: pd.DataFrame, window: int = 30,
+                   weighting: str = "dollar") -> pd.DataFrame:
+    """:func:`volume_weights` of :func:`liquidity`: the basket's target weights by trade date."""
+    return volume_weights(liquidity(prices, volume, weighting), window)
+
+
+def basket_returns(stock_returns: pd.DataFrame, weights: pd.DataFrame, lag: int = 1) -> pd.Series:
+    """Daily return of a basket rebalanced every day to ``weights`` (before costs).
+
+    ``lag=1`` (default): weights traded at t's close earn t+1's return, as in the engine.
+    ``lag=0``: row t's weights earn row t's return (the seed's ``returns * weights.shift(1)``,
+    where its weights were already shifted). Days without a full weight row are dropped.
+    """
+    w = weights.reindex(stock_returns.index).shift(lag)
+    out = (stock_returns * w).sum(axis=1, min_count=1)
+    return out[w.notna().all(axis=1) & stock_returns.notna().all(axis=1)].rename("basket")
+
+
+# --------------------------------------------------------------------------- regressions
 
 
 def ols(y: pd.Series, x: pd.Series, hac_lags: int | None = None):
-    """statsmodels OLS of y on a constant and x, aligned on dates (HAC errors if ``hac_lags``)."""
+    """statsmodels OLS of y on a constant and x, aligned on dates (Newey-West HAC errors if ``hac_lags``)."""
     j = pd.concat([y.rename("y"), x.rename("x")], axis=1, sort=True).dropna()
     model = sm.OLS(j["y"], sm.add_constant(j["x"]))
     return model.fit(cov_type="HAC", cov_kwds={"maxlags": hac_lags}) if hac_lags else model.fit()
 
 
-def regression_table(fits: dict) -> pd.DataFrame:
-    """Alpha (annualized, 252 days), beta, their t-stats and R^2 for named statsmodels fits."""
-    rows = {}
-    for name, fit in fits.items():
-        rows[name] = {"alpha (ann.)": fit.params["const"] * 252, "t(alpha)": fit.tvalues["const"],
-                      "beta": fit.params["x"], "t(beta)": fit.tvalues["x"], "R^2": fit.rsquared,
-                      "n": int(fit.nobs)}
-    return pd.DataFrame(rows).T
+def regression_row(fit, level: float = 0.95) -> dict:
+    """Alpha (annualized, 252 days) with its interval, beta with its interval, R^2, n of one OLS fit."""
+    (a_lo, b_lo), (a_hi, b_hi) = fit.conf_int(1 - level).T.to_numpy()[:, [0, 1]]
+    return {"alpha (ann.)": fit.params["const"] * TRADING_DAYS, "alpha lo": a_lo * TRADING_DAYS,
+            "alpha hi": a_hi * TRADING_DAYS, "t(alpha)": fit.tvalues["const"], "beta": fit.params["x"],
+            "beta lo": b_lo, "beta hi": b_hi, "R^2": fit.rsquared, "n": int(fit.nobs)}
 
 
 def rolling_beta(y: pd.Series, x: pd.Series, window: int) -> pd.Series:
@@ -58,57 +104,275 @@ def rolling_beta(y: pd.Series, x: pd.Series, window: int) -> pd.Series:
     return res.params["x"].rename("beta")
 
 
-def hedge_targets(asset: pd.Series, bench: pd.Series, dates: pd.DatetimeIndex, beta_window: int | None,
-                  static_beta: float | None = None) -> pd.DataFrame:
-    """Target weights (asset 1, benchmark -beta) at each date.
+def dynamic_beta(basket: pd.Series, bench: pd.Series, dates: pd.DatetimeIndex, window: int) -> pd.Series:
+    """Hedge ratio decided at each of ``dates``: OLS beta on the trailing ``window`` days through the date."""
+    return rolling_beta(basket, bench, window).reindex(dates).rename("beta")
 
-    With ``beta_window`` the beta is re-estimated on the trailing window of returns through
-    the date only; otherwise ``static_beta`` is used at every date.
+
+def static_beta_before(basket: pd.Series, bench: pd.Series, start, window: int) -> float:
+    """Out-of-sample static beta: OLS on the last ``window`` days strictly before ``start``."""
+    j = pd.concat([basket, bench], axis=1, sort=True).dropna()
+    j = j.loc[j.index < pd.Timestamp(start)].iloc[-window:]
+    if len(j) < window:
+        raise ValueError(f"static_window={window} needs {window} days of returns before {start}; "
+                         f"only {len(j)} are loaded")
+    return metrics.beta(j.iloc[:, 0].to_numpy(), j.iloc[:, 1].to_numpy())
+
+
+# --------------------------------------------------------------------------- books through the engine
+
+
+def book_inputs(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataFrame, dates: pd.DatetimeIndex,
+                long: float | pd.Series, short: float | pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Engine inputs for a book long ``long x weights`` in the stocks and short ``short`` in the benchmark.
+
+    Each stock is its own asset, so the basket's daily rebalancing to its weights is traded and
+    pays costs. ``long`` and ``short`` are fractions of equity: numbers, or Series decided at
+    some dates and held (forward-filled) until the next. Returns ``(returns, targets)``: returns
+    (n_days, n_stocks + 1) and daily targets on ``dates``.
     """
-    rows = []
-    for d in dates:
-        if static_beta is not None:
-            b = static_beta
-        else:
-            ya, xb = asset.loc[:d].iloc[-beta_window:], bench.loc[:d].iloc[-beta_window:]
-            b = beta(ya.to_numpy(), xb.to_numpy())
-        rows.append({"asset": 1.0, "bench": -b})
-    return pd.DataFrame(rows, index=dates)
+    name = bench.name or "bench"
+    rets = pd.concat([stock_returns, bench.rename(name)], axis=1, sort=True)
+    as_daily = lambda v: (v.reindex(dates.union(v.index)).ffill().reindex(dates)  # noqa: E731
+                          if isinstance(v, pd.Series) else pd.Series(float(v), index=dates))
+    targets = weights.reindex(dates).mul(as_daily(long), axis=0)
+    targets[name] = -as_daily(short)
+    if targets.isna().any().any():
+        raise ValueError(f"no basket weight or hedge ratio on {targets.index[targets.isna().any(axis=1)][0].date()}")
+    return rets, targets
 
 
-def hedge_backtests(asset: pd.Series, bench: pd.Series, start, rebalance_days: int, beta_window: int,
-                    convention: CashConvention, initial_capital: float) -> dict[str, BacktestResult]:
-    """Unhedged, static-beta and dynamic-beta hedges and the benchmark through one engine.
+def run_book(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataFrame, dates: pd.DatetimeIndex,
+             long: float | pd.Series, short: float | pd.Series, convention: CashConvention,
+             initial_capital: float = 1.0) -> BacktestResult:
+    """:func:`book_inputs` through :func:`helpers.backtest.run_backtest`, traded every day of ``dates``."""
+    rets, targets = book_inputs(stock_returns, bench, weights, dates, long, short)
+    return run_backtest(rets, targets, convention, initial_capital)
 
-    Trading starts at the first date >= ``start``; the dynamic hedge's betas use the trailing
-    ``beta_window`` days through each rebalance date (which may reach before ``start``).
-    The static hedge uses the full-period OLS beta: an in-sample figure, shown for comparison.
+
+@dataclass
+class HedgeStudy:
+    """The books of notebook 03 and what they were sized with.
+
+    books : name -> BacktestResult, on the test period (first day = first trade)
+    basket : Series   the basket's daily returns before costs (full loaded history)
+    betas : dict      "static (out of sample)", "static (in sample)" floats and "dynamic" (Series by date)
+    live : DatetimeIndex  the test period's trading days
     """
-    rets = pd.concat([asset.rename("asset"), bench.rename("bench")], axis=1, sort=True).dropna()
-    live = rets.index[rets.index >= pd.Timestamp(start)]
+
+    books: dict
+    basket: pd.Series
+    betas: dict
+    live: pd.DatetimeIndex
+
+
+def hedge_study(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataFrame, start,
+                rebalance_days: int, beta_window: int, static_window: int, convention: CashConvention,
+                initial_capital: float = 1.0) -> HedgeStudy:
+    """Benchmark, unhedged basket, and three hedges of the basket through one engine.
+
+    * static (out of sample): beta on the ``static_window`` days before ``start``, held throughout;
+    * static (in sample): beta on the test period itself (knows the future; a yardstick only);
+    * dynamic: beta on the trailing ``beta_window`` days, re-estimated every ``rebalance_days``.
+
+    Every book trades at the close of the first trading day >= ``start`` and daily after.
+    """
+    basket = basket_returns(stock_returns, weights)
+    bench = bench.rename(bench.name or "bench")
+    both = pd.concat([basket, bench], axis=1, sort=True).dropna()
+    live = both.index[both.index >= pd.Timestamp(start)]
     if len(live) < 2:
         raise ValueError(f"no returns after start {start}")
     if rebalance_days >= len(live):
         raise ValueError(f"rebalance_days={rebalance_days} is not shorter than the {len(live)} trading days "
                          f"of data after {live[0].date()}")
-    first = rets.index.get_loc(live[0])
-    if first < beta_window:
+    first = both.index.get_loc(live[0])
+    if first + 1 < beta_window:
         raise ValueError(f"beta_window={beta_window} needs {beta_window} days before {live[0].date()}; "
-                         f"only {first} are loaded")
-    dates = rebalance_dates(live, rebalance_days)
-    static = beta(rets.loc[live, "asset"].to_numpy(), rets.loc[live, "bench"].to_numpy())
-    one = pd.DataFrame({"asset": 1.0, "bench": 0.0}, index=dates)
-    bench_only = pd.DataFrame({"asset": 0.0, "bench": 1.0}, index=dates[:1])
-    run = lambda t: run_backtest(rets, t, convention, initial_capital)  # noqa: E731
-    return {
-        "unhedged basket": run(one),
-        "static hedge": run(hedge_targets(rets["asset"], rets["bench"], dates, None, static)),
-        "dynamic hedge": run(hedge_targets(rets["asset"], rets["bench"], dates, beta_window)),
-        "benchmark": run(bench_only),
+                         f"only {first + 1} are loaded")
+    oos = static_beta_before(basket, bench, live[0], static_window)
+    ins = metrics.beta(both.loc[live[1:], "basket"].to_numpy(), both.loc[live[1:], bench.name].to_numpy())
+    dyn = dynamic_beta(basket, bench, rebalance_dates(live, rebalance_days), beta_window)
+    run = lambda long, short: run_book(stock_returns, bench, weights, live, long, short,  # noqa: E731
+                                       convention, initial_capital)
+    books = {
+        bench.name: run(0.0, -1.0),  # long the benchmark alone
+        "unhedged basket": run(1.0, 0.0),
+        "static hedge (out of sample)": run(1.0, oos),
+        "static hedge (in sample)": run(1.0, ins),
+        "dynamic hedge": run(1.0, dyn),
     }
+    return HedgeStudy(books, basket, {"static (out of sample)": oos, "static (in sample)": ins, "dynamic": dyn},
+                      live)
 
 
-def seed_style_returns(asset: pd.Series, bench: pd.Series) -> pd.Series:
-    """The seed's hedged return: the *average* of the long leg and the short leg, (r_a - r_b) / 2."""
-    j = pd.concat([asset, bench], axis=1, sort=True).dropna()
-    return ((j.iloc[:, 0] - j.iloc[:, 1]) / 2).rename("seed average of legs")
+# --------------------------------------------------------------------------- the seed's book, as it was built
+
+
+@dataclass
+class SeedBook:
+    """The seed's rebalanced long-basket / short-benchmark book, day by day.
+
+    returns : Series (n_days,)  daily returns of the book's value
+    values : Series             book value at the end of each rebalancing period (the seed's list, after
+                                its initial value)
+    betas : Series              the beta the seed estimated at each period end (the first: its initial beta)
+    short_ratio : Series        fraction of the book put in the short leg for the period starting that day
+    """
+
+    returns: pd.Series
+    values: pd.Series
+    betas: pd.Series
+    short_ratio: pd.Series
+
+
+def seed_book(basket: pd.Series, bench: pd.Series, rebalance_days: int = 30, transaction_cost: float = 0.001,
+              beta_rule: str = "seed", initial_capital: float = 1.0) -> SeedBook:
+    """The seed's ``hedged_portfolio_performance_dynamic_beta`` on date-aligned returns, day by day.
+
+    Periods of ``rebalance_days`` days. The first allocation uses the OLS beta of the basket on
+    the benchmark over the first period (the seed's in-sample start); at the end of each period
+    the seed regresses the *average of its two legs*, ``(r_basket - r_bench) / 2``, on the
+    benchmark, a slope of ``(beta - 1) / 2`` rather than beta, and holds ``1 / (1 + b)`` of the
+    book long the basket and ``b / (1 + b)`` in a short leg that earns ``-r_bench`` each day.
+    Both legs drift within a period; at its end each loses ``transaction_cost`` of its whole
+    value, whatever is traded. ``beta_rule="basket"`` regresses the basket itself instead (the
+    repair: then ``b`` is the basket's beta and the book is beta-neutral).
+    """
+    if beta_rule not in ("seed", "basket"):
+        raise ValueError(f"beta_rule must be 'seed' or 'basket'; got {beta_rule!r}")
+    j = pd.concat([basket, bench], axis=1, sort=True).dropna()
+    r_long, r_bench = j.iloc[:, 0].to_numpy(), j.iloc[:, 1].to_numpy()
+    r_short = -r_bench
+    n = len(j)
+    slope = lambda y, x: float(sm.OLS(y, sm.add_constant(x)).fit().params[1])  # noqa: E731
+    b = slope(r_long[:rebalance_days], r_bench[:rebalance_days])
+    value = float(initial_capital)
+    long_alloc, short_alloc = value / (1 + b), value * b / (1 + b)
+    daily = np.empty(n)
+    ends, values, betas, ratios = [], [], [j.index[0]], [b]
+    ratio_days, ratio_vals = [j.index[0]], [b / (1 + b)]
+    for i in range(0, n, rebalance_days):
+        sl = slice(i, min(i + rebalance_days, n))
+        if sl.stop - sl.start == rebalance_days:
+            y = (r_long[sl] + r_short[sl]) / 2 if beta_rule == "seed" else r_long[sl]
+            b = slope(y, r_bench[sl])
+            betas.append(j.index[sl.stop - 1])
+            ratios.append(b)
+            long_ratio, short_ratio = 1 / (1 + b), b / (1 + b)
+        else:
+            long_ratio, short_ratio = long_alloc / value, short_alloc / value
+        path = long_alloc * np.cumprod(1 + r_long[sl]) + short_alloc * np.cumprod(1 + r_short[sl])
+        long_alloc *= np.prod(1 + r_long[sl]) * (1 - transaction_cost)
+        short_alloc *= np.prod(1 + r_short[sl]) * (1 - transaction_cost)
+        value = long_alloc + short_alloc
+        path[-1] = value
+        daily[sl] = path
+        ends.append(j.index[sl.stop - 1])
+        values.append(value)
+        long_alloc, short_alloc = value * long_ratio, value * short_ratio
+        if sl.stop < n:
+            ratio_days.append(j.index[sl.stop])
+            ratio_vals.append(short_ratio)
+    equity = pd.Series(daily, index=j.index)
+    rets = equity / equity.shift(1, fill_value=float(initial_capital)) - 1
+    return SeedBook(rets.rename("seed book"), pd.Series(values, index=ends, name="value"),
+                    pd.Series(ratios, index=betas, name="beta"),
+                    pd.Series(ratio_vals, index=ratio_days, name="short ratio"))
+
+
+# --------------------------------------------------------------------------- evidence and the answer
+
+
+def book_table(books: dict[str, BacktestResult], bench: pd.Series, hac_lags: int = 5,
+               reps: int = 1000) -> pd.DataFrame:
+    """One row per book: performance, Sharpe with its bootstrap interval, realized beta and alpha.
+
+    Sharpe is in excess of each book's own cash rate (all days, stationary block bootstrap, 95 %).
+    Realized beta and alpha (annualized, after costs and carry) come from an OLS of the book's daily
+    excess returns on the benchmark's excess returns from the day after the first trade, with
+    Newey-West (``hac_lags``) intervals. ``costs / yr`` and ``borrow / yr`` are fractions of equity.
+    """
+    rows = {}
+    for name, res in books.items():
+        years = len(res.returns) / TRADING_DAYS
+        prev = res.equity.shift(1, fill_value=res.equity.iloc[0] + res.costs.iloc[0])
+        s = evidence.sharpe_ci(res.excess_returns, reps=reps)
+        x = (bench - res.cash).reindex(res.returns.index).iloc[1:]
+        reg = regression_row(ols(res.excess_returns.iloc[1:], x, hac_lags))
+        rows[name] = {"CAGR": metrics.cagr(res.returns), "Volatility": metrics.annualized_volatility(res.returns),
+                      "Sharpe": s.estimate, "Sharpe lo": s.low, "Sharpe hi": s.high,
+                      "Max drawdown": metrics.max_drawdown(res.returns),
+                      "beta": reg["beta"], "beta lo": reg["beta lo"], "beta hi": reg["beta hi"],
+                      "alpha": reg["alpha (ann.)"], "alpha lo": reg["alpha lo"], "alpha hi": reg["alpha hi"],
+                      "turnover / yr": float(res.traded.sum() / 2 / years),
+                      "costs / yr": float((res.costs / prev).sum() / years),
+                      "borrow / yr": float((res.borrow / prev).sum() / years)}
+    return pd.DataFrame(rows).T
+
+
+@dataclass(frozen=True)
+class HedgeAnswer:
+    """What the Answer of notebook 03 is built from (annual fractions; Sharpe ratios annualized).
+
+    basket_beta, basket_r2 : the basket's OLS beta and R^2 on the benchmark (test period)
+    alpha : Interval   the basket's alpha over the benchmark, before costs (Newey-West 95 %)
+    hedged_alpha : Interval  the dynamic hedged book's alpha after costs and carry
+    sharpe_static, sharpe_dynamic : Sharpe of the out-of-sample static and the dynamic hedge
+    sharpe_diff : Interval  paired bootstrap of dynamic minus static Sharpe
+    beta_static, beta_dynamic : realized betas of the two hedged books
+    """
+
+    benchmark: str
+    weighting: str
+    basket_beta: float
+    basket_r2: float
+    alpha: evidence.Interval
+    hedged_alpha: evidence.Interval
+    sharpe_static: float
+    sharpe_dynamic: float
+    sharpe_diff: evidence.Interval
+    beta_static: float
+    beta_dynamic: float
+
+
+def _pct(i: evidence.Interval) -> str:
+    return f"{i.estimate:+.1%} a year (95% CI {i.low:+.1%} to {i.high:+.1%})"
+
+
+def answer_text(a: HedgeAnswer) -> str:
+    """The notebook's Answer from its results: beta share, alpha with its interval, dynamic vs static."""
+    if a.alpha.low > 0:
+        alpha = "alpha remains after hedging"
+    elif a.alpha.high < 0:
+        alpha = f"the basket trails what its {a.benchmark} beta earns"
+    else:
+        alpha = "no evidence of alpha (the interval includes zero)"
+    return (
+        f"The {a.weighting}-volume-weighted basket is mostly {a.benchmark} beta: beta {a.basket_beta:.2f}, "
+        f"{a.basket_r2:.0%} of its daily variance. Its alpha over {a.benchmark} before costs is "
+        f"{_pct(a.alpha)}: {alpha}. Hedged with a trailing beta and after costs, borrow and cash "
+        f"carry, the book's alpha is {_pct(a.hedged_alpha)} and its realized beta {a.beta_dynamic:+.2f} "
+        f"(static hedge estimated before the test period: {a.beta_static:+.2f}). Sharpe ratio "
+        f"{a.sharpe_dynamic:.2f} for the dynamic hedge against {a.sharpe_static:.2f} for the static one. "
+        + evidence.decide(a.sharpe_diff, "re-estimating beta (dynamic hedge)", "the out-of-sample static hedge")
+    )
+
+
+def hedge_answer(study: HedgeStudy, bench: pd.Series, weighting: str, hac_lags: int = 5,
+                 reps: int = 1000) -> HedgeAnswer:
+    """:class:`HedgeAnswer` from a :func:`hedge_study` (basket regression on the test period)."""
+    static, dynamic = study.books["static hedge (out of sample)"], study.books["dynamic hedge"]
+    days = study.live[1:]
+    cash = dynamic.cash.reindex(days)
+    fit = ols(study.basket.reindex(days) - cash, bench.reindex(days) - cash, hac_lags)
+    row = regression_row(fit)
+    table = book_table({"static": static, "dynamic": dynamic}, bench, hac_lags, reps)
+    diff = evidence.sharpe_diff_ci(dynamic.excess_returns, static.excess_returns, reps=reps)
+    d = table.loc["dynamic"]
+    return HedgeAnswer(
+        benchmark=str(bench.name), weighting=weighting, basket_beta=row["beta"], basket_r2=row["R^2"],
+        alpha=evidence.Interval(row["alpha (ann.)"], row["alpha lo"], row["alpha hi"]),
+        hedged_alpha=evidence.Interval(d["alpha"], d["alpha lo"], d["alpha hi"]),
+        sharpe_static=float(table.loc["static", "Sharpe"]), sharpe_dynamic=float(d["Sharpe"]),
+        sharpe_diff=diff, beta_static=float(table.loc["static", "beta"]), beta_dynamic=float(d["beta"]))
