@@ -1,0 +1,109 @@
+"""Notebook 04's evaluation: min-variance path, estimator table, cost sweep, intervals, answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import allocation
+from helpers.backtest import CashConvention, run_backtest
+from helpers.evidence import Interval
+from helpers.testing import assert_no_lookahead
+
+
+@pytest.fixture
+def rets() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    idx = pd.bdate_range("2018-01-01", periods=600)
+    vols = np.array([0.0002, 0.004, 0.01, 0.013])
+    corr = np.array([[1.0, 0.2, 0.0, 0.0], [0.2, 1.0, -0.2, 0.1], [0.0, -0.2, 1.0, 0.3], [0.0, 0.1, 0.3, 1.0]])
+    z = rng.multivariate_normal(np.zeros(4), corr, size=len(idx)) * vols + np.array([0.00015, 0.0002, 0.0004, 0.0003])
+    return pd.DataFrame(z, index=idx, columns=["SHV", "IEF", "SPY", "GLD"])
+
+
+def test_min_variance_path_at_d_ignores_returns_after_d(rets):
+    dates = rets.index[300::21]
+    assert_no_lookahead(lambda r: allocation.min_variance_path(r, dates, 250, "lw_correlation"), rets,
+                        cutoffs=dates[1:6], rtol=1e-6, atol=1e-8)
+
+
+def test_estimator_table_shows_the_scaled_identity_misleading_min_variance(rets):
+    dates = rets.index[300::21]
+    conv = CashConvention(cash_rate=rets["SHV"], cost_bps=5)
+    t = allocation.estimator_table(rets, dates, conv, ["sample", "ledoit_wolf", "lw_correlation"], 250)
+    shv = t.loc["SHV realized", "realized vol"]
+    assert shv == pytest.approx(rets.loc[dates[0]:, "SHV"].std() * np.sqrt(252))
+    # correlation shrinkage: near the least volatile asset and its own estimate; scaled identity: far above
+    assert t.loc["Ledoit-Wolf on correlations", "realized vol"] < 1.1 * shv
+    assert t.loc["Ledoit-Wolf on correlations", "SHV weight"] > 0.95
+    assert t.loc["Ledoit-Wolf, scaled identity", "realized vol"] > 1.5 * shv
+    assert t.loc["Ledoit-Wolf, scaled identity", "SHV vol, estimated"] > 5 * shv
+
+
+def test_cost_sweep_zero_cost_is_gross_and_costs_lower_sharpe(rets):
+    dates = rets.index[300::21]
+    targets = {"alternating": pd.DataFrame([[0, 0.5, 0.5, 0] if i % 2 else [0, 0, 0.5, 0.5]
+                                            for i in range(len(dates))], index=dates, columns=rets.columns,
+                                           dtype=float)}
+    conv = CashConvention(cash_rate=rets["SHV"], cost_bps=5)
+    sweep = allocation.cost_sweep(rets, targets, conv, (0, 5, 20))
+    gross = run_backtest(rets, targets["alternating"], CashConvention(cash_rate=rets["SHV"], cost_bps=0.0))
+    assert sweep.loc["alternating", "0 bp"] == pytest.approx(gross.summary()["Sharpe"])
+    assert sweep.loc["alternating", "0 bp"] > sweep.loc["alternating", "5 bp"] > sweep.loc["alternating", "20 bp"]
+    perf = allocation.performance(allocation.run_all(rets, targets, conv))
+    assert list(perf.columns) == ["sharpe", "volatility", "cagr", "max_drawdown", "turnover"]
+    # half the book switches each rebalance: one-way turnover 0.5 per rebalance (12 a year)
+    assert perf.loc["alternating", "turnover"] == pytest.approx(0.5 * len(dates) / (len(gross.returns) / 252), rel=0.1)
+
+
+def test_cash_rate_is_the_cash_asset_unless_given(rets):
+    pd.testing.assert_series_equal(allocation.cash_series(rets, "SHV", None), rets["SHV"].rename("cash"))
+    assert allocation.cash_series(rets, "SHV", 0.03) == 0.03
+    with pytest.raises(ValueError, match="BIL"):
+        allocation.cash_series(rets, "BIL", None)
+
+
+def test_answer_says_no_evidence_when_intervals_span_zero_and_a_difference_when_not():
+    wide = {("signal-weighted", "equal weight"): Interval(0.1, -0.2, 0.4),
+            ("signal-weighted", "min variance"): Interval(0.3, -0.1, 0.7)}
+    text = allocation.answer_text(wide, 15.5, 5)
+    assert "15.5 years" in text and "5 bp" in text
+    assert text.count("No evidence that signal-weighted and") == 2
+    assert "No: no ML strategy beats any" in text
+    win = {("sector rotation", "equal weight"): Interval(0.5, 0.1, 0.9),
+           ("sector rotation", "min variance"): Interval(0.6, 0.2, 1.0)}
+    text = allocation.answer_text(win, 10, 5)
+    assert "Sector rotation beats equal weight" in text and "Yes: sector rotation beats every benchmark." in text
+    mixed = {("sector rotation", "equal weight"): Interval(0.5, 0.1, 0.9),
+             ("sector rotation", "min variance"): Interval(-0.6, -1.0, -0.2)}
+    text = allocation.answer_text(mixed, 10, 5)
+    assert "Only in part" in text and "sector rotation trails min variance" in text
+
+
+def test_weights_at_a_few_dates(rets):
+    dates = rets.index[::100]
+    t = {"x": pd.DataFrame(0.25, index=dates, columns=rets.columns),
+         "y": pd.DataFrame(0.001, index=dates, columns=rets.columns)}
+    table = allocation.weights_at(t, n_dates=3)
+    assert table.shape == (6, 5)
+    assert (table.loc["x", "cash"] == 0).all()
+    assert (table.loc["y", "SPY"] == 0).all() and table.loc["y", "cash"].iloc[0] == pytest.approx(0.996)
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+def test_min_variance_is_not_more_volatile_than_the_t_bill_fund(source, request):
+    """Done-means of issue 19: with a near-cash asset, realized min-variance volatility <= that asset's."""
+    from helpers.data import load_prices
+
+    folder = "synthetic" if source == "synthetic" else str(request.getfixturevalue("real_data"))
+    tickers = ["SPY", "QQQ", "IWM", "TLT", "IEF", "SHV", "GLD", "DBC", "FXY", "UUP"]
+    prices = load_prices(tickers, source=folder).dropna()
+    r = prices.pct_change().iloc[1:]
+    dates = r.index[836::21]  # the notebook's first rebalance: features (60) + training window (756) + 21
+    w, ex_ante = allocation.min_variance_path(r, dates, 756, "lw_correlation")
+    res = run_backtest(r, w, CashConvention(cash_rate=r["SHV"], cost_bps=5))
+    vol = res.returns.iloc[1:].std() * np.sqrt(252)
+    live = r.loc[dates[0]:].iloc[1:]
+    assert live.index[-1] - live.index[0] > pd.Timedelta(days=3650)
+    assert vol <= live.std().min() * np.sqrt(252)
