@@ -1,13 +1,21 @@
-"""Pair spreads, reversion labels, honest splits, baselines and the trading rule (notebook 02).
+"""Pair spreads, stationarity checks, reversion labels, honest splits and baselines (notebook 02).
 
-The spread is the seed's: the difference of the two prices' z-scores, each standardized with
-its **training-period** mean and std only. Every feature at date t uses spread values up to t,
-and is then standardized with training-period statistics. The label at t asks whether the
-spread comes within ``threshold`` of its training mean during the next ``window`` days.
+The spread of a pair (A, B) is ``log A - beta log B`` with ``beta`` the OLS hedge ratio of
+log A on log B over the **fit rows** (the training period before its validation tail). Its
+z-score at t is measured against a *trailing* mean and std over the ``lookback`` days ending at
+t (past-only), so it can revert out of sample even when the spread's level drifts. The label at
+t asks whether the spread comes within ``threshold`` trailing standard deviations of the
+trailing mean known at t during the next ``window`` days: the question a reversion trade opened
+at t's close asks.
+
+Everything fitted (hedge ratio, lookback, feature standardization) uses the fit rows only, so
+validation scores see no validation data; the test period is scored once, by the model chosen on
+validation (it is not refit on train + validation).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +30,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-FEATURES = ["spread", "z_score", "z_score_lag1", "spread_lag1", "rolling_mean", "rolling_std", "volatility"]
+FEATURES = ["z_score", "z_score_lag1", "z_change", "abs_z", "deviation", "rolling_std", "volatility"]
+VOL_WINDOW = 10  # days of spread changes in the short-term ``volatility`` feature
 
 
 def pair_key(a: str, b: str) -> str:
@@ -30,111 +39,208 @@ def pair_key(a: str, b: str) -> str:
     return f"{a}_{b}"
 
 
-def label_settings(label_params: dict, a: str, b: str) -> tuple[int, float]:
-    """(window, threshold) for a pair, else the ``"default"`` entry."""
-    entry = label_params.get(pair_key(a, b), label_params.get("default"))
-    if entry is None:
-        raise ValueError(f"label_params has no entry for {pair_key(a, b)} and no 'default'")
-    window, threshold = int(entry["window"]), float(entry["threshold"])
-    if window < 1 or threshold <= 0:
-        raise ValueError(f"{pair_key(a, b)}: window must be >= 1 and threshold > 0; got {entry}")
-    return window, threshold
+# --------------------------------------------------------------------------- stationarity
 
 
-def spread_series(prices: pd.DataFrame, a: str, b: str, train_end) -> pd.Series:
-    """z(A) - z(B), each price standardized with its mean and std up to ``train_end``."""
-    missing = [t for t in (a, b) if t not in prices.columns]
-    if missing:
-        raise ValueError(f"no prices for {', '.join(missing)}")
-    p = prices[[a, b]].dropna()
-    if p.empty:
-        raise ValueError(f"{a} and {b} have no common dates")
-    train = p.loc[:train_end]
-    if len(train) < 30:
-        raise ValueError(f"{pair_key(a, b)}: only {len(train)} training days before {train_end}")
-    z = (p - train.mean()) / train.std()
-    return (z[a] - z[b]).rename(pair_key(a, b))
+def hedge_ratio(log_a: pd.Series, log_b: pd.Series) -> tuple[float, float]:
+    """(intercept, beta) of the OLS regression log A = intercept + beta log B.
 
-
-def raw_features(spread: pd.Series, window: int, train_end) -> pd.DataFrame:
-    """The seed's seven features, past-only; z-scores use the training mean and std of the spread.
-
-    ``volatility`` is the rolling std of the spread's *differences*: the seed's ``pct_change``
-    of a spread that crosses zero was infinite.
+    ``beta`` is also the dollar hedge: $1 of A moves like $beta of B.
     """
-    train = spread.loc[:train_end]
-    z = (spread - train.mean()) / train.std()
+    x = np.column_stack([np.ones(len(log_b)), np.asarray(log_b, dtype=float)])
+    coef, *_ = np.linalg.lstsq(x, np.asarray(log_a, dtype=float), rcond=None)
+    return float(coef[0]), float(coef[1])
+
+
+def half_life(spread: pd.Series) -> float:
+    """Half-life in days of an AR(1) fit: ds_t = c + lam s_{t-1}; ``-ln 2 / ln(1 + lam)`` (inf if lam >= 0)."""
+    s = np.asarray(spread, dtype=float)
+    x = np.column_stack([np.ones(len(s) - 1), s[:-1]])
+    (_, lam), *_ = np.linalg.lstsq(x, np.diff(s), rcond=None)
+    if lam >= 0 or lam <= -1:
+        return float("inf") if lam >= 0 else 0.0
+    return float(-np.log(2) / np.log1p(lam))
+
+
+@dataclass(frozen=True)
+class Stationarity:
+    """Engle-Granger / ADF checks of a pair on its fit rows.
+
+    beta : hedge ratio (log A on log B); eg_pvalue : Engle-Granger cointegration test
+    (``statsmodels.tsa.stattools.coint``); adf_pvalue : ADF on the spread with that beta;
+    half_life : days; n : rows used.
+    """
+
+    beta: float
+    eg_pvalue: float
+    adf_pvalue: float
+    half_life: float
+    n: int
+
+    def passes(self, level: float = 0.05) -> bool:
+        """Cointegrated at ``level``, a positive hedge ratio and a finite half-life."""
+        return bool(self.eg_pvalue < level and self.beta > 0 and np.isfinite(self.half_life))
+
+
+def stationarity(prices: pd.DataFrame, a: str, b: str) -> Stationarity:
+    """Hedge ratio, Engle-Granger and ADF p-values and half-life of log A - beta log B on ``prices``."""
+    from statsmodels.tsa.stattools import adfuller, coint
+
+    la, lb = np.log(prices[a]), np.log(prices[b])
+    _, beta = hedge_ratio(la, lb)
+    spread = la - beta * lb
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # adfuller's future return type
+        eg = float(coint(la, lb, trend="c", autolag="aic")[1])
+        adf = float(adfuller(spread, autolag="AIC")[1])
+    return Stationarity(beta, eg, adf, half_life(spread), len(prices))
+
+
+def lookback_rule(half_life_days: float, multiple: float = 4.0, low: int = 20, high: int = 120) -> int:
+    """Trailing window for the z-score: ``multiple`` half-lives, clipped to [low, high] days."""
+    if not np.isfinite(half_life_days):
+        return high
+    return int(np.clip(round(multiple * half_life_days), low, high))
+
+
+# --------------------------------------------------------------------------- spread, features, labels
+
+
+def log_spread(prices: pd.DataFrame, a: str, b: str, beta: float) -> pd.Series:
+    """log A - beta log B on every date both prices exist."""
+    p = prices[[a, b]].dropna()
+    return (np.log(p[a]) - beta * np.log(p[b])).rename(pair_key(a, b))
+
+
+def trailing_stats(spread: pd.Series, lookback: int) -> pd.DataFrame:
+    """Trailing mean and std over the ``lookback`` days ending at t (known at t's close), and z."""
+    mean = spread.rolling(lookback).mean()
+    std = spread.rolling(lookback).std()
+    return pd.DataFrame({"mean": mean, "std": std, "z": (spread - mean) / std})
+
+
+def raw_features(spread: pd.Series, lookback: int) -> pd.DataFrame:
+    """The seven past-only features (FEATURES) plus the spread and its trailing mean and std.
+
+    z_score: (s - trailing mean) / trailing std; z_change: 5-day change of z; deviation:
+    s - trailing mean; rolling_std: trailing std; volatility: std of daily spread changes
+    over VOL_WINDOW days (the seed's ``pct_change`` of a spread crossing zero was infinite).
+    """
+    st = trailing_stats(spread, lookback)
+    z = st["z"]
     return pd.DataFrame({
-        "spread": spread, "z_score": z, "z_score_lag1": z.shift(1), "spread_lag1": spread.shift(1),
-        "rolling_mean": spread.rolling(window).mean(), "rolling_std": spread.rolling(window).std(),
-        "volatility": spread.diff().rolling(window).std(),
+        "z_score": z, "z_score_lag1": z.shift(1), "z_change": z - z.shift(5), "abs_z": z.abs(),
+        "deviation": spread - st["mean"], "rolling_std": st["std"],
+        "volatility": spread.diff().rolling(VOL_WINDOW).std(),
+        "spread": spread, "mean": st["mean"], "std": st["std"],
     })
 
 
-def standardize(features: pd.DataFrame, train_end) -> pd.DataFrame:
-    """Every column standardized with its training-period mean and std."""
-    train = features.loc[:train_end]
-    return (features - train.mean()) / train.std().replace(0, 1.0)
+def standardize(features: pd.DataFrame, fit_start, fit_end) -> pd.DataFrame:
+    """Every column standardized with its mean and std over the fit rows [fit_start, fit_end]."""
+    fit = features.loc[fit_start:fit_end]
+    return (features - fit.mean()) / fit.std().replace(0, 1.0)
 
 
-def reversion_labels(spread: pd.Series, window: int, threshold: float, mean: float) -> pd.Series:
-    """1 if |spread - mean| < threshold on any of the next ``window`` days, else 0 (NaN at the end)."""
-    s = spread.to_numpy()
-    near = np.abs(s - mean) < threshold
-    out = np.full(len(s), np.nan)
-    for i in range(len(s) - window):
-        out[i] = float(near[i + 1:i + 1 + window].any())
+def reversion_labels(spread: pd.Series, mean: pd.Series, std: pd.Series, window: int,
+                     threshold: float) -> pd.Series:
+    """1 if |s_{t+k} - mean_t| < threshold * std_t for some k in 1..window, else 0.
+
+    ``mean_t`` and ``std_t`` are the trailing statistics known at t. NaN where t + window is
+    past the data or the statistics are not yet defined.
+    """
+    if window < 1 or threshold <= 0:
+        raise ValueError(f"label window must be >= 1 and threshold > 0; got {window}, {threshold}")
+    s = spread.to_numpy(dtype=float)
+    m, sd = mean.to_numpy(dtype=float), std.to_numpy(dtype=float)
+    n = len(s)
+    near = np.zeros(n, dtype=bool)
+    for k in range(1, window + 1):
+        future = np.full(n, np.nan)
+        future[:n - k] = s[k:]
+        near |= np.abs(future - m) < threshold * sd
+    out = near.astype(float)
+    out[n - window:] = np.nan
+    out[~np.isfinite(m) | ~np.isfinite(sd)] = np.nan
     return pd.Series(out, index=spread.index, name="label")
+
+
+# --------------------------------------------------------------------------- one pair, split in time
 
 
 @dataclass
 class PairData:
-    """Standardized features, labels and the time-ordered split of one pair."""
+    """Standardized features, labels, split and stationarity checks of one pair."""
 
     name: str
+    a: str
+    b: str
     features: pd.DataFrame      # standardized, dates x FEATURES
-    raw: pd.DataFrame           # unstandardized (spread, z_score, ...) for trading
+    raw: pd.DataFrame           # unstandardized features, spread, trailing mean and std
     labels: pd.Series
-    train: pd.DatetimeIndex     # label dates used to fit
+    train: pd.DatetimeIndex     # label dates used to fit (purged before validation)
     validation: pd.DatetimeIndex
     test: pd.DatetimeIndex
-    window: int
-    threshold: float
+    window: int                 # label window (days)
+    threshold: float            # label threshold (trailing std units)
+    lookback: int               # trailing z-score window (days)
+    fit_end: pd.Timestamp       # last date of the fit rows
+    checks: Stationarity        # on the fit rows
+    passes: bool                # checks.passes(coint_level)
 
 
-def prepare_pair(prices: pd.DataFrame, a: str, b: str, label_params: dict, train_start, train_end,
-                 test_start, test_end, validation_fraction: float) -> PairData:
-    """Spread, features and labels, split into train / validation / test in time order.
-
-    The validation set is the last ``validation_fraction`` of the training period. The last
-    ``window`` label dates of train and of validation are purged: their labels would look into
-    the next period.
-    """
+def split_dates(prices: pd.DataFrame, train_start, train_end, validation_fraction: float):
+    """(fit_end, validation_start): the validation set is the last ``validation_fraction`` of training days."""
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1); got {validation_fraction}")
-    window, threshold = label_settings(label_params, a, b)
-    spread = spread_series(prices.loc[train_start:test_end], a, b, train_end)
-    raw = raw_features(spread, window, train_end)
-    feats = standardize(raw, train_end)
-    mean = float(spread.loc[:train_end].mean())
-    labels = reversion_labels(spread, window, threshold, mean)
-    complete = feats.notna().all(axis=1)
-    first = complete.idxmax()  # rolling features are complete from here on
-    feats, raw, labels = feats.loc[first:], raw.loc[first:], labels.loc[first:]
+    days = prices.loc[train_start:train_end].index
+    n_val = int(round(len(days) * validation_fraction))
+    if len(days) - n_val < 100 or n_val < 40:
+        raise ValueError(f"only {len(days)} training days: too few for a validation fraction of "
+                         f"{validation_fraction}")
+    return days[len(days) - n_val - 1], days[len(days) - n_val]
+
+
+def prepare_pair(prices: pd.DataFrame, a: str, b: str, train_start, train_end, test_start, test_end,
+                 validation_fraction: float, label_window: int, label_threshold: float,
+                 z_lookback: int | None = None, coint_level: float = 0.05) -> PairData:
+    """Spread, features and labels of (a, b), split into train / validation / test in time order.
+
+    Hedge ratio, stationarity checks, the z lookback (``z_lookback`` or :func:`lookback_rule` on
+    the fit rows' half-life) and feature standardization use the fit rows only: training days
+    before the validation tail. The last ``label_window`` label dates of train and of validation
+    are purged, since their labels would look into the next period.
+    """
+    missing = [t for t in (a, b) if t not in prices.columns]
+    if missing:
+        raise ValueError(f"no prices for {', '.join(missing)}")
+    p = prices[[a, b]].dropna()
+    p = p.loc[:test_end] if test_end else p
+    if p.loc[train_start:train_end].empty:
+        raise ValueError(f"{a} and {b} have no common dates in the training period")
+    fit_end, val_start = split_dates(p, train_start, train_end, validation_fraction)
+    checks = stationarity(p.loc[train_start:fit_end], a, b)
+    lookback = int(z_lookback) if z_lookback else lookback_rule(checks.half_life)
+    spread = log_spread(p, a, b, checks.beta)
+    raw = raw_features(spread, lookback)
+    feats = standardize(raw[FEATURES], train_start, fit_end)
+    labels = reversion_labels(spread, raw["mean"], raw["std"], label_window, label_threshold)
     ok = feats.notna().all(axis=1) & labels.notna()
-    dates = feats.index[ok]
-    in_train = dates[dates <= pd.Timestamp(train_end)]
-    n_val = int(round(len(in_train) * validation_fraction))
-    if len(in_train) - n_val - window < 50 or n_val - window < 20:
-        raise ValueError(f"{pair_key(a, b)}: {len(in_train)} usable training days are too few for a "
-                         f"validation fraction of {validation_fraction} and window {window}")
-    train = in_train[: len(in_train) - n_val - window]              # purged before validation
-    validation = in_train[len(in_train) - n_val: len(in_train) - window]  # purged before test
+    dates = feats.index[ok & (feats.index >= pd.Timestamp(train_start))]
+    w = label_window
+    fit_dates = dates[dates <= fit_end]
+    val_dates = dates[(dates >= val_start) & (dates <= pd.Timestamp(train_end))]
+    train, validation = fit_dates[:max(len(fit_dates) - w, 0)], val_dates[:max(len(val_dates) - w, 0)]
+    if len(train) < 50 or len(validation) < 20:
+        raise ValueError(f"{pair_key(a, b)}: {len(train)} training and {len(validation)} validation "
+                         f"label dates are too few (lookback {lookback}, window {w})")
     test = dates[dates >= pd.Timestamp(test_start)]
-    test = test[test <= pd.Timestamp(test_end)] if test_end else test
     if len(test) == 0:
         raise ValueError(f"{pair_key(a, b)}: no test days between {test_start} and {test_end}")
-    return PairData(pair_key(a, b), feats, raw, labels, train, validation, test, window, threshold)
+    first = train[0]
+    return PairData(pair_key(a, b), a, b, feats.loc[first:], raw.loc[first:], labels.loc[first:], train,
+                    validation, test, w, float(label_threshold), lookback, pd.Timestamp(fit_end), checks,
+                    checks.passes(coint_level))
 
 
 def sequences(features: pd.DataFrame, labels: pd.Series, dates: pd.DatetimeIndex,
@@ -189,8 +295,9 @@ def classification_report(y: np.ndarray, scores: np.ndarray, threshold: float) -
 def baselines(pair: PairData) -> dict[str, tuple[np.ndarray, float]]:
     """Test-set scores and validation-chosen thresholds of the simple baselines.
 
-    always-revert (score 1 everywhere), logistic regression on the same features at t, and a
-    |z|-rule (score -|z|: closer to the mean means more likely to touch it).
+    always-revert (score 1 everywhere), logistic regression on the same features at t (fit on
+    the training rows), and a |z|-rule (score -|z|: closer to the mean means more likely to
+    touch it).
     """
     f, y = pair.features, pair.labels
     out = {"always revert": (np.ones(len(pair.test)), 0.5)}
@@ -203,58 +310,29 @@ def baselines(pair: PairData) -> dict[str, tuple[np.ndarray, float]]:
     return out
 
 
-# --------------------------------------------------------------------------- trading
+# --------------------------------------------------------------------------- tables
 
 
-def simulate_trades(raw: pd.DataFrame, probs: pd.Series, threshold: float, entry_z: float = 1.0,
-                    holding_period: int = 5, notional: float = 10_000.0,
-                    transaction_cost: float = 0.0) -> tuple[pd.Series, pd.DataFrame]:
-    """The seed's rule: when prob > threshold and |z| > entry_z, bet on reversion for
-    ``holding_period`` days with ``notional * prob`` (P/L = spread change x size, in the seed's
-    spread units), paying ``transaction_cost`` on the size at entry and at exit.
-
-    P/L is booked on the exit date (the seed booked it at entry). Returns the cumulative P/L by
-    date and the table of trades.
-    """
-    if holding_period < 1:
-        raise ValueError(f"holding_period must be at least 1; got {holding_period}")
-    df = raw.loc[probs.index, ["spread", "z_score"]]
-    spread, z, p = df["spread"].to_numpy(), df["z_score"].to_numpy(), probs.to_numpy()
-    pnl = np.zeros(len(df))
-    trades = []
-    for i in range(len(df) - holding_period):
-        if p[i] > threshold and abs(z[i]) > entry_z:
-            size = notional * p[i]
-            move = spread[i + holding_period] - spread[i]
-            gross = (-move if z[i] > 0 else move) * size
-            cost = 2 * transaction_cost * size
-            pnl[i + holding_period] += gross - cost
-            trades.append({"entry": df.index[i], "exit": df.index[i + holding_period], "z": z[i],
-                           "probability": p[i], "size": size, "pnl": gross - cost})
-    trade_cols = ["entry", "exit", "z", "probability", "size", "pnl"]
-    table = pd.DataFrame(trades, columns=trade_cols).astype(
-        {"entry": "datetime64[ns]", "exit": "datetime64[ns]", "z": float, "probability": float, "size": float,
-         "pnl": float})
-    return pd.Series(np.cumsum(pnl), index=df.index, name="cumulative P/L"), table
-
-
-def trade_summary(trades: pd.DataFrame, pairs) -> pd.DataFrame:
-    """Per pair: number of trades, total and mean P/L, share of winning trades (0 trades listed)."""
-    g = trades.groupby("pair")["pnl"]
-    out = pd.DataFrame({"trades": g.size(), "total": g.sum(), "mean": g.mean(), "win rate": g.apply(lambda p: (p > 0).mean())})
-    return out.reindex(list(pairs)).fillna({"trades": 0, "total": 0.0}).astype({"trades": int})
+def stationarity_table(pairs: dict[str, PairData], coint_level: float = 0.05) -> pd.DataFrame:
+    """Per pair: hedge ratio, Engle-Granger and ADF p-values, half-life, lookback, and the verdict."""
+    rows = {}
+    for name, p in pairs.items():
+        c = p.checks
+        rows[name] = {"beta": c.beta, "EG p": c.eg_pvalue, "ADF p": c.adf_pvalue, "half-life": c.half_life,
+                      "lookback": p.lookback, "fit rows": c.n,
+                      "verdict": "mean-reverting" if p.passes else f"FAILS (EG p >= {coint_level:g}): not traded"}
+    return pd.DataFrame(rows).T
 
 
 def split_summary(pairs: dict[str, PairData]) -> pd.DataFrame:
-    """Per pair: label window and threshold, days and share of positive labels in each split."""
+    """Per pair: days and share of positive labels in each split."""
     rows = {}
     for name, p in pairs.items():
-        row = {"window": p.window, "threshold": p.threshold}
+        row = {}
         for split in ("train", "validation", "test"):
             dates = getattr(p, split)
             row[f"{split} days"] = len(dates)
             row[f"{split} % revert"] = float(p.labels.loc[dates].mean())
         rows[name] = row
     out = pd.DataFrame(rows).T
-    ints = ["window"] + [c for c in out.columns if c.endswith("days")]
-    return out.astype({c: int for c in ints})
+    return out.astype({c: int for c in out.columns if c.endswith("days")})

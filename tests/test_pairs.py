@@ -1,24 +1,82 @@
-"""Notebook 02: labels, look-ahead, sequence alignment, threshold selection, trading."""
+"""Notebook 02: spread, stationarity, labels, look-ahead, splits, sequence alignment, thresholds."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
 from helpers import grid as G
 from helpers import pairs as P
 from helpers.data import UnknownTickerError, load_prices
+from helpers.testing import assert_no_lookahead
 
-LABELS = {"default": {"window": 3, "threshold": 0.05}}
+SPLIT = dict(train_start="2015-01-01", train_end="2019-12-31", test_start="2020-01-02", test_end="2024-12-31",
+             validation_fraction=0.2)
 
 
 def test_labels_on_a_hand_made_spread():
     s = pd.Series([1.0, 0.5, 0.2, 0.01, 0.3, 0.9, 1.0, 1.0])
-    labels = P.reversion_labels(s, window=2, threshold=0.05, mean=0.0)
+    mean, std = pd.Series(0.0, index=s.index), pd.Series(0.1, index=s.index)
+    labels = P.reversion_labels(s, mean, std, window=2, threshold=0.5)  # near: |s| < 0.05
     # day 0 looks at days 1-2 (0.5, 0.2): no; day 1 at 2-3 (0.2, 0.01): yes; day 2: yes; day 3: (0.3, 0.9) no
     assert labels.iloc[:6].tolist() == [0, 1, 1, 0, 0, 0]
     assert labels.iloc[6:].isna().all()
+
+
+def test_labels_use_the_mean_known_at_t():
+    s = pd.Series([0.0, 1.0, 1.0, 5.0, 5.0])
+    mean = pd.Series([1.0, 1.0, 5.0, 5.0, 5.0])  # the mean moves to 5 at day 2
+    labels = P.reversion_labels(s, mean, pd.Series(1.0, index=s.index), window=1, threshold=0.5)
+    # day 0: s1 = 1 vs mean_0 = 1 -> 1; day 1: s2 = 1 vs mean_1 = 1 -> 1; day 2: s3 = 5 vs 5 -> 1; day 3: 5 vs 5
+    assert labels.iloc[:4].tolist() == [1, 1, 1, 1]
+    labels = P.reversion_labels(s, pd.Series(0.0, index=s.index), pd.Series(1.0, index=s.index), 1, 0.5)
+    assert labels.iloc[:4].tolist() == [0, 0, 0, 0]
+
+
+def test_half_life_of_an_exact_ar1():
+    phi = 0.8
+    s = pd.Series(phi ** np.arange(60.0))
+    assert P.half_life(s) == pytest.approx(np.log(2) / -np.log(phi), rel=1e-8)
+    assert P.half_life(pd.Series(np.arange(50.0) ** 1.5)) == np.inf  # explosive: no reversion
+
+
+def test_hedge_ratio_matches_statsmodels_ols():
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(size=300))
+    y = 0.3 + 1.7 * x + rng.normal(size=300)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    assert P.hedge_ratio(pd.Series(y), pd.Series(x)) == pytest.approx(tuple(ols.params), rel=1e-10)
+
+
+def test_stationarity_tells_a_cointegrated_pair_from_two_random_walks():
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2015-01-01", periods=1000)
+    lb = np.cumsum(rng.normal(0, 0.01, 1000))
+    dev = np.zeros(1000)
+    for t in range(1, 1000):
+        dev[t] = 0.9 * dev[t - 1] + rng.normal(0, 0.003)
+    coint = pd.DataFrame({"A": np.exp(1.2 * lb + dev), "B": np.exp(lb)}, index=idx)
+    walks = pd.DataFrame({"A": np.exp(np.cumsum(rng.normal(0, 0.01, 1000))), "B": np.exp(lb)}, index=idx)
+    good, bad = P.stationarity(coint, "A", "B"), P.stationarity(walks, "A", "B")
+    assert good.passes() and good.beta == pytest.approx(1.2, abs=0.05)
+    assert good.half_life == pytest.approx(np.log(2) / -np.log(0.9), rel=0.3)
+    assert not bad.passes() and bad.eg_pvalue > 0.05
+
+
+def test_lookback_rule():
+    assert P.lookback_rule(5.6) == 22 and P.lookback_rule(1.0) == 20 and P.lookback_rule(80) == 120
+    assert P.lookback_rule(np.inf) == 120
+
+
+def test_trailing_stats_by_hand():
+    s = pd.Series([1.0, 2.0, 4.0, 8.0, 3.0])
+    st = P.trailing_stats(s, 3)
+    assert st["mean"].iloc[2] == pytest.approx(7 / 3) and st["mean"].iloc[4] == pytest.approx(5.0)
+    assert st["std"].iloc[4] == pytest.approx(np.std([4.0, 8.0, 3.0], ddof=1))
+    assert st["z"].iloc[4] == pytest.approx((3.0 - 5.0) / np.std([4.0, 8.0, 3.0], ddof=1))
+    assert st["mean"].iloc[:2].isna().all()
 
 
 @pytest.fixture(scope="module")
@@ -27,45 +85,57 @@ def prices():
 
 
 def prepared(prices, **kw):
-    args = dict(label_params=LABELS, train_start="2015-01-01", train_end="2019-12-31",
-                test_start="2020-01-02", test_end="2024-12-31", validation_fraction=0.2)
+    args = dict(SPLIT, label_window=5, label_threshold=0.5)
     args.update(kw)
     return P.prepare_pair(prices, "TLT", "SPTL", **args)
 
 
-def test_no_feature_at_t_uses_data_after_t(prices):
-    base = prepared(prices)
-    t = pd.Timestamp("2021-06-01")
-    changed = prices.copy()
-    changed.loc[changed.index > t, "TLT"] *= 1.3
-    other = prepared(changed)
-    pd.testing.assert_frame_equal(base.features.loc[:t], other.features.loc[:t])
-    assert not np.allclose(base.features.loc[t:].iloc[5:10], other.features.loc[t:].iloc[5:10])
+def test_features_and_labels_have_no_lookahead(prices):
+    pair = prepared(prices)
+    data = prices[["TLT", "SPTL"]]
+    cutoffs = [pair.fit_end, pd.Timestamp("2019-06-14"), pd.Timestamp("2021-03-01"), pd.Timestamp("2023-09-15")]
+    assert_no_lookahead(lambda p: prepared(p).features, data, cutoffs=cutoffs)
+    assert_no_lookahead(lambda p: prepared(p).raw, data, cutoffs=cutoffs)
+    # a label at t is known once t + window has closed
+    days = data.index
+
+    def decided(index):
+        return days[np.minimum(days.get_indexer(index) + pair.window, len(days) - 1)]
+
+    assert_no_lookahead(lambda p: prepared(p).labels, data, cutoffs=cutoffs, decided_at=decided)
 
 
-def test_statistics_come_from_training_only(prices):
-    base = prepared(prices)
+def test_validation_sees_nothing_fitted_on_validation_rows(prices):
+    pair = prepared(prices)
+    assert pair.train.max() < pair.fit_end < pair.validation.min()
+    fit = pair.features.loc[:pair.fit_end]
+    np.testing.assert_allclose(fit.mean(), 0.0, atol=1e-9)  # standardized on the fit rows exactly
+    np.testing.assert_allclose(fit.std(), 1.0, rtol=1e-9)
     changed = prices.copy()
-    changed.loc["2020-01-02":, "SPTL"] *= 2.0  # a shock in the test period only
+    changed.loc[changed.index > pair.fit_end, "SPTL"] *= 1.5  # validation and test prices only
     other = prepared(changed)
-    pd.testing.assert_frame_equal(base.features.loc[:"2019-12-31"], other.features.loc[:"2019-12-31"])
+    assert other.checks == pair.checks and other.lookback == pair.lookback
+    pd.testing.assert_frame_equal(pair.features.loc[:pair.fit_end], other.features.loc[:pair.fit_end])
+
+
+def test_reversion_rates_are_comparable_across_splits(prices):
+    pair = prepared(prices)
+    rates = [pair.labels.loc[getattr(pair, s)].mean() for s in ("train", "validation", "test")]
+    assert max(rates) - min(rates) < 0.25  # trailing statistics: no collapse out of sample
 
 
 def test_volatility_feature_is_finite_when_spread_crosses_zero(prices):
     pair = prepared(prices)
-    assert (np.sign(pair.raw["spread"]).diff().abs() > 0).any()  # it does cross zero
-    assert np.isfinite(pair.features["volatility"]).all()
+    assert (np.sign(pair.raw["deviation"]).diff().abs() > 0).any()
+    assert np.isfinite(pair.features.loc[pair.train.union(pair.test)]).all().all()
 
 
 def test_splits_are_time_ordered_and_purged(prices):
     pair = prepared(prices)
     assert pair.train.max() < pair.validation.min() < pair.test.min()
-    gap = pair.features.index.get_indexer([pair.validation.min()])[0] - \
-        pair.features.index.get_indexer([pair.train.max()])[0]
-    assert gap > pair.window
-    # no validation label looks past the end of the training period
-    last_val = pair.features.index.get_indexer([pair.validation.max()])[0]
-    assert pair.features.index[last_val + pair.window] <= pd.Timestamp("2019-12-31")
+    idx = pair.features.index
+    assert idx[idx.get_indexer([pair.train.max()])[0] + pair.window] <= pair.fit_end
+    assert idx[idx.get_indexer([pair.validation.max()])[0] + pair.window] <= pd.Timestamp("2019-12-31")
 
 
 def test_sequences_align_with_labels():
@@ -104,22 +174,17 @@ def test_best_threshold_by_hand():
     assert thr == 0.3 and f1 == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
 
 
-def test_trading_simulation_by_hand():
-    idx = pd.bdate_range("2021-01-01", periods=5)
-    raw = pd.DataFrame({"spread": [2.0, 1.5, 1.0, 0.5, 0.0], "z_score": [2.0, 0.5, 1.2, 0.1, 0.0]}, index=idx)
-    probs = pd.Series([0.9, 0.9, 0.2, 0.9, 0.9], index=idx)
-    equity, trades = P.simulate_trades(raw, probs, threshold=0.5, entry_z=1.0, holding_period=2,
-                                       notional=100.0, transaction_cost=0.01)
-    # only day 0 qualifies (prob 0.9 > 0.5, |z| 2 > 1): short the spread 2.0 -> 1.0, size 90
-    assert len(trades) == 1
-    assert trades["pnl"].iloc[0] == pytest.approx(1.0 * 90 - 2 * 0.01 * 90)
-    assert equity.iloc[1] == 0.0 and equity.iloc[2] == pytest.approx(88.2)  # booked at exit
+def test_stationarity_table_flags_failing_pairs(prices):
+    pair = prepared(prices)
+    failing = prepared(prices, coint_level=1e-300)
+    table = P.stationarity_table({"ok": pair, "bad": failing}, 1e-300)
+    assert pair.passes and not failing.passes
+    assert table.loc["bad", "verdict"].startswith("FAILS") and table.loc["ok", "verdict"] == "mean-reverting"
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"validation_fraction": 1.5}, "validation_fraction"),
-    ({"label_params": {"default": {"window": 0, "threshold": 0.1}}}, "window must be >= 1"),
-    ({"label_params": {"X_Y": {"window": 3, "threshold": 0.1}}}, "no entry"),
+    ({"label_window": 0}, "window must be >= 1"),
     ({"test_start": "2030-01-01"}, "no test days"),
 ])
 def test_bad_parameters(prices, kwargs, message):
@@ -129,8 +194,15 @@ def test_bad_parameters(prices, kwargs, message):
 
 def test_empty_pair_and_unknown_ticker(prices):
     with pytest.raises(ValueError, match="no prices for GLD"):
-        P.spread_series(prices, "TLT", "GLD", "2019-12-31")
+        P.prepare_pair(prices, "TLT", "GLD", **SPLIT, label_window=5, label_threshold=0.5)
     with pytest.raises(UnknownTickerError, match="XYZ"):
         load_prices(["TLT", "XYZ"], source="synthetic")
     with pytest.raises(ValueError, match="grid must be one of"):
         G.resolve_grid("huge", None)
+
+
+def test_real_reversion_rates_are_comparable(real_data):
+    prices = load_prices(["IEMG", "EEM"], start="2014-01-01", end="2024-12-31", source=str(real_data))
+    pair = P.prepare_pair(prices, "IEMG", "EEM", **SPLIT, label_window=5, label_threshold=0.5)
+    rates = [pair.labels.loc[getattr(pair, s)].mean() for s in ("train", "validation", "test")]
+    assert min(rates) > 0.2  # the seed's training-mean labels fell to 5.7% in the test period
