@@ -1,4 +1,4 @@
-"""Notebook 05 (and 04): covariance, risk parity, min variance and the leverage overlay."""
+"""Notebooks 04 and 05: covariance, risk parity, min variance (the overlay: tests/test_overlay.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 from sklearn.covariance import LedoitWolf
 
-from helpers.backtest import run_backtest
-from helpers.overlay import OverlayParams, apply_overlay, dd_scale_factor
 from helpers.portfolio import (
     blended_weight_path,
     diagonal_shrinkage,
@@ -90,54 +88,11 @@ def test_diagonal_shrinkage_by_hand():
         diagonal_shrinkage(r, 1.5)
 
 
-@pytest.mark.parametrize("dd, expected", [(0.0, 1.0), (0.10, 1.0), (0.175, 0.65), (0.25, 0.3), (0.5, 0.3)])
-def test_dd_scale_factor_at_and_between_thresholds(dd, expected):
-    assert dd_scale_factor(dd, 0.10, 0.25, 0.3) == pytest.approx(expected)
-
-
-def test_leverage_at_t_ignores_the_return_at_t():
-    rng = np.random.default_rng(2)
-    base = pd.Series(rng.normal(0.0003, 0.01, 400), index=pd.bdate_range("2020-01-01", periods=400))
-    p = OverlayParams(financing_rate=0.03, transaction_cost=0.001)
-    a = apply_overlay(base, p)
-    shocked = base.copy()
-    shocked.iloc[300] = -0.2
-    b = apply_overlay(shocked, p)
-    assert a["leverage"].iloc[300] == b["leverage"].iloc[300]
-    assert a["leverage"].iloc[:301].equals(b["leverage"].iloc[:301])
-    assert a["leverage"].iloc[301] != b["leverage"].iloc[301]
-    # the seed's same-day volatility does react to day t's own return
-    assert apply_overlay(base, p, same_day_vol=True)["leverage"].iloc[300] != \
-        apply_overlay(shocked, p, same_day_vol=True)["leverage"].iloc[300]
-
-
-def test_overlay_costs_by_hand():
-    base = pd.Series([0.0] * 5 + [0.01] * 5, index=pd.bdate_range("2020-01-01", periods=10))
-    p = OverlayParams(vol_lookback=3, lev_min=2.0, lev_max=2.0, financing_rate=0.252, transaction_cost=0.01)
-    out = apply_overlay(base, p)
-    assert (out["leverage"] == 2.0).all()
-    assert out["financing"].iloc[0] == pytest.approx(1.0 * 0.252 / 252)
-    assert out["cost"].iloc[0] == pytest.approx(0.01 * 1.0)  # from 1x to 2x on day one
-    assert out["ret"].iloc[-1] == pytest.approx(2 * 0.01 - 0.001)
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"lev_min": 2.5, "lev_max": 2.0}, "lev_min <= lev_max"),
-    ({"dd_threshold1": 0.3, "dd_threshold2": 0.2}, "dd_threshold1 < dd_threshold2"),
-    ({"dd_min_scale": 1.5}, "dd_min_scale"),
-])
-def test_invalid_overlay_parameters(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        OverlayParams(**kwargs)
-
-
-def test_lookbacks_longer_than_data_are_rejected():
-    base = pd.Series(np.zeros(50), index=pd.bdate_range("2020-01-01", periods=50))
-    with pytest.raises(ValueError, match="vol_lookback=60"):
-        apply_overlay(base, OverlayParams(vol_lookback=60))
-    rets = pd.DataFrame(np.zeros((50, 2)), index=base.index, columns=["a", "b"])
+def test_cov_lookback_longer_than_data_is_rejected():
+    idx = pd.bdate_range("2020-01-01", periods=50)
+    rets = pd.DataFrame(np.zeros((50, 2)), index=idx, columns=["a", "b"])
     with pytest.raises(ValueError, match="cov_lookback=252"):
-        blended_weight_path(rets, base.index[-2:], 252, 252, "fixed", 0.3, 0.3)
+        blended_weight_path(rets, idx[-2:], 252, 252, "fixed", 0.3, 0.3)
 
 
 def test_month_end_dates_are_last_trading_days():

@@ -1,0 +1,294 @@
+"""Notebook 05: the leverage overlay (accounting, timing) and its study (ablation, sensitivity, answer, outputs)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import overlay_study as st
+from helpers.backtest import CashConvention, run_backtest
+from helpers.evidence import Interval
+from helpers.metrics import per_period_rate
+from helpers.overlay import (
+    OverlayParams,
+    apply_overlay,
+    constant_leverage,
+    dd_scale_factor,
+    simulate,
+)
+from helpers.testing import assert_no_lookahead
+
+CONV = CashConvention(cash_rate=0.02, financing_spread=0.01, borrow_fee=0.005, cost_bps=5.0)
+
+
+def returns(n=600, seed=2, mu=0.0003, sd=0.01):
+    rng = np.random.default_rng(seed)
+    return pd.Series(rng.normal(mu, sd, n), index=pd.bdate_range("2020-01-01", periods=n), name="base")
+
+
+@pytest.mark.parametrize("dd, expected", [(0.0, 1.0), (0.10, 1.0), (0.175, 0.65), (0.25, 0.3), (0.5, 0.3)])
+def test_dd_scale_factor_at_and_between_thresholds(dd, expected):
+    assert dd_scale_factor(dd, 0.10, 0.25, 0.3) == pytest.approx(expected)
+
+
+def test_constant_leverage_by_hand():
+    """Three days at 2x: carry, spread, and the trade needed to hold 2x as prices move, by hand."""
+    r = [0.01, -0.02, 0.0]
+    base = pd.Series(r, index=pd.bdate_range("2020-01-01", periods=3))
+    conv = CashConvention(cash_rate=0.0252, financing_spread=0.0252, cost_bps=10.0)
+    c, s, tc = per_period_rate(0.0252), per_period_rate(0.0252), 0.001
+    out = apply_overlay(base, constant_leverage(2.0), conv)
+    assert (out["leverage"] == 2.0).all()
+    # day 0: from 1x to 2x (traded 1), borrow 1 unit of equity at cash + spread
+    r0 = 2 * 0.01 - (c + s) - tc * 1.0
+    assert out["ret"].iloc[0] == pytest.approx(r0, rel=1e-12)
+    assert out["financing"].iloc[0] == pytest.approx(c + s)
+    # close of day 0: exposure drifted to 2 * 1.01 / (1 + r0); back to 2x
+    traded1 = abs(2.0 - 2 * 1.01 / (1 + r0))
+    r1 = 2 * -0.02 - (c + s) - tc * traded1
+    assert out["traded"].iloc[1] == pytest.approx(traded1, rel=1e-12)
+    assert out["ret"].iloc[1] == pytest.approx(r1, rel=1e-12)
+    assert out["equity"].iloc[1] == pytest.approx((1 + r0) * (1 + r1), rel=1e-12)
+
+
+def test_cash_earns_the_rate_below_one_times_leverage():
+    """At 0.5x on a flat base, half the equity is cash earning the cash rate, nothing more."""
+    base = pd.Series(np.zeros(30), index=pd.bdate_range("2020-01-01", periods=30))
+    out = apply_overlay(base, constant_leverage(0.5), replace(CONV, cost_bps=0.0))
+    c = per_period_rate(0.02)
+    np.testing.assert_allclose(out["ret"].iloc[1:], 0.5 * c, rtol=1e-9)
+    assert (out["financing"] == 0).all()
+    # Sharpe is in excess of the same rate: a flat base at 0.5x has an excess return of -0.5 c a day
+    np.testing.assert_allclose(CONV.excess(out["ret"]).iloc[1:], -0.5 * c, rtol=1e-9)
+
+
+@pytest.mark.parametrize("level", [0.5, 1.8])
+def test_overlay_matches_the_engine_holding_the_same_leverage(level):
+    """The shared engine, told to hold the overlay's leverage in one asset, has the same equity path."""
+    base = returns(500)
+    for params in (constant_leverage(level), OverlayParams(vol_lookback=20)):
+        out = apply_overlay(base, params, CONV)
+        # engine: the weight decided at close t-1 is the overlay's leverage for day t
+        targets = out["leverage"].shift(-1).iloc[:-1].to_frame("base")
+        eng = run_backtest(base.to_frame(), targets, CONV)
+        # the engine pays for the trade at close t on day t, the overlay books it in day t+1's return
+        # (and from day 1 on: the engine starts from cash, the overlay from the base held at 1x)
+        ours = (out["equity"] * (1 - out["cost"].shift(-1))).iloc[1:-1]
+        theirs = eng.equity.reindex(ours.index)
+        np.testing.assert_allclose((ours / ours.iloc[0]).to_numpy(), (theirs / theirs.iloc[0]).to_numpy(), rtol=2e-6)
+
+
+def test_holding_leverage_while_prices_move_is_charged():
+    base = returns(300)
+    out = apply_overlay(base, constant_leverage(1.5), CONV)
+    assert (out["traded"].iloc[1:] > 0).all()
+    expected = 1.5 * np.abs(base.iloc[:-1].to_numpy() - out["ret"].iloc[:-1].to_numpy()) / (1 + out["ret"].iloc[:-1])
+    np.testing.assert_allclose(out["traded"].iloc[1:], expected, rtol=1e-9)
+
+
+def test_leverage_at_t_ignores_the_return_at_t():
+    base = returns(400)
+    p = OverlayParams()
+    a = apply_overlay(base, p, CONV)
+    shocked = base.copy()
+    shocked.iloc[300] = -0.2
+    b = apply_overlay(shocked, p, CONV)
+    assert a["leverage"].iloc[:301].equals(b["leverage"].iloc[:301])
+    assert a["leverage"].iloc[301] != b["leverage"].iloc[301]
+    # the seed's same-day volatility does react to day t's own return
+    assert apply_overlay(base, p, CONV, same_day_vol=True)["leverage"].iloc[300] != \
+        apply_overlay(shocked, p, CONV, same_day_vol=True)["leverage"].iloc[300]
+
+
+def previous_day(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The date each row's leverage was decided: the previous trading day (the first: a day before)."""
+    return pd.DatetimeIndex([index[0] - pd.Timedelta(days=1), *index[:-1]])
+
+
+@pytest.mark.parametrize("params", [OverlayParams(), OverlayParams(vol_lookback=20, rebalance_every=5),
+                                    OverlayParams(vol_target=False), OverlayParams(brake=False)])
+def test_leverage_path_has_no_lookahead(params):
+    base = returns(500, mu=-0.0005, sd=0.015)  # drawdowns deep enough for the brake to act
+    fn = lambda r: apply_overlay(r, params, CONV)[["leverage"]]  # noqa: E731
+    assert_no_lookahead(fn, base, decided_at=previous_day)
+    if not params.vol_target:
+        return
+    with pytest.raises(AssertionError, match="look-ahead"):
+        assert_no_lookahead(lambda r: apply_overlay(r, params, CONV, same_day_vol=True)[["leverage"]], base,
+                            decided_at=previous_day)
+
+
+def test_brake_acts_in_drawdowns_and_vol_target_scales_inverse_to_vol():
+    idx = pd.bdate_range("2020-01-01", periods=200)
+    calm = pd.Series(np.tile([0.005, -0.005], 100), index=idx)  # daily vol 0.5%: 7.9% a year
+    p = OverlayParams(vol_lookback=20, target_vol=0.06, lev_min=0.1, lev_max=5.0, brake=False)
+    lev = apply_overlay(calm, p, CONV)["leverage"]
+    assert lev.iloc[50] == pytest.approx(0.06 / (0.005 * np.sqrt(252)), rel=1e-9)
+    falling = pd.Series(-0.01, index=idx)
+    out = apply_overlay(falling, OverlayParams(vol_target=False, lev_min=0.3), CONV)
+    dd_before = -out["drawdown"].shift(1).fillna(0.0)
+    np.testing.assert_allclose(out["leverage"], np.maximum(dd_scale_factor(dd_before, 0.10, 0.25, 0.3), 0.3))
+    assert out["leverage"].iloc[-1] == pytest.approx(0.3)
+
+
+def test_rebalance_every_lets_exposure_drift_between_resets():
+    base = returns(100)
+    out = apply_overlay(base, constant_leverage(2.0, rebalance_every=5), CONV)
+    assert (out["leverage"].iloc[::5] == 2.0).all()
+    assert (out["traded"].iloc[1:5] == 0).all() and out["traded"].iloc[5] > 0
+    assert out["leverage"].iloc[1] == pytest.approx(2.0 * (1 + base.iloc[0]) / (1 + out["ret"].iloc[0]))
+
+
+def test_vectorized_runs_equal_single_runs():
+    base = returns(300)
+    params = [OverlayParams(), OverlayParams(target_vol=0.08, vol_lookback=30), constant_leverage(1.3)]
+    many = simulate(base, params, CONV)
+    for j, p in enumerate(params):
+        one = apply_overlay(base, p, CONV)
+        np.testing.assert_allclose(many["ret"].iloc[:, j], one["ret"], rtol=1e-12)
+        np.testing.assert_allclose(many["drawdown"].iloc[:, j], one["drawdown"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lev_min": 2.5, "lev_max": 2.0}, "lev_min <= lev_max"),
+    ({"dd_threshold1": 0.3, "dd_threshold2": 0.2}, "dd_threshold1 < dd_threshold2"),
+    ({"dd_min_scale": 1.5}, "dd_min_scale"),
+    ({"rebalance_every": 0}, "rebalance_every"),
+])
+def test_invalid_overlay_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        OverlayParams(**kwargs)
+
+
+def test_lookback_longer_than_data_and_wrong_convention_are_rejected():
+    base = pd.Series(np.zeros(50), index=pd.bdate_range("2020-01-01", periods=50))
+    with pytest.raises(ValueError, match="vol_lookback=60"):
+        apply_overlay(base, OverlayParams(vol_lookback=60), CONV)
+    with pytest.raises(TypeError, match="CashConvention"):
+        apply_overlay(base, OverlayParams(vol_lookback=5), 0.03)
+
+
+# --------------------------------------------------------------------------- the study
+
+
+def test_ablation_matched_leverage_is_the_overlays_average():
+    base = returns(400)
+    runs = st.ablation(base, OverlayParams(), CONV)
+    assert set(runs) == {"base (1x)", "vol targeting only", "drawdown brake only", st.OVERLAY, st.MATCHED}
+    lev = runs[st.MATCHED]["leverage"]
+    assert lev.nunique() == 1
+    assert lev.iloc[0] == pytest.approx(runs[st.OVERLAY]["leverage"].mean())
+    np.testing.assert_allclose(runs["base (1x)"]["ret"], base, rtol=1e-12)  # 1x: the base itself, nothing traded
+
+
+def test_variant_table_reports_sharpe_in_excess_of_cash_with_interval():
+    base = returns(400)
+    runs = st.ablation(base, OverlayParams(), CONV)
+    table = st.variant_table(runs, CONV, reps=200)
+    c = per_period_rate(0.02)
+    x = base - c
+    assert table.loc["base (1x)", "Sharpe"] == pytest.approx(x.mean() / x.std(ddof=1) * np.sqrt(252))
+    assert (table["Sharpe CI low"] < table["Sharpe"]).all() and (table["Sharpe"] < table["Sharpe CI high"]).all()
+    assert table.loc["base (1x)", "Financing / yr"] == 0.0
+
+
+def test_sensitivity_cells_cross_the_grid_then_sweep_one_at_a_time():
+    p = OverlayParams()
+    cells = st.sensitivity_cells(p, {"target_vol": [0.1, 0.12], "dd_threshold1": [0.05, 0.10]},
+                                 {"lev_max": [1.5, 2.0], "vol_lookback": [20, 60]})
+    labels = [c[0] for c in cells]
+    # 4 grid cells + lev_max=1.5 + vol_lookback=20; the defaults (lev_max=2, lookback 60) are grid cells
+    assert labels == ["target_vol=0.1 dd_threshold1=0.05", "target_vol=0.1 dd_threshold1=0.1",
+                      "target_vol=0.12 dd_threshold1=0.05", "target_vol=0.12 dd_threshold1=0.1",
+                      "lev_max=1.5", "vol_lookback=20"]
+    table, excess = st.sensitivity(returns(400), cells, CONV)
+    assert list(table.index) == labels and excess.shape == (400, 6)
+    grid = st.grid_table(table, "target_vol", "dd_threshold1")
+    assert grid.shape == (2, 2) and grid.loc[0.12, 0.1] == table.loc["target_vol=0.12 dd_threshold1=0.1", "Sharpe"]
+    view = st.sweeps_view(table, cells, p)
+    assert list(view.index) == ["defaults", "lev_max=1.5", "vol_lookback=20"]
+    assert view.loc["defaults", "Sharpe"] == table.loc["target_vol=0.12 dd_threshold1=0.1", "Sharpe"]
+    best, sharpe, dsr, n = st.deflated_best(table, excess)
+    assert sharpe == table["Sharpe"].max() and n == 6 and 0 <= dsr <= 1
+
+
+def evidence_with(vs_base, vs_matched):
+    iv = lambda est, lo, hi: Interval(est, lo, hi)  # noqa: E731
+    names = ["base (1x)", "vol targeting only", "drawdown brake only", st.OVERLAY, st.MATCHED]
+    return st.OverlayEvidence(sharpe=dict(zip(names, [0.8, 0.9, 0.8, 0.85, 0.7])),
+                              max_drawdown=dict(zip(names, [-0.2, -0.21, -0.18, -0.19, -0.3])), avg_leverage=1.5,
+                              vs_base=iv(*vs_base), vs_matched=iv(*vs_matched), vol_effect=iv(0.05, -0.1, 0.2),
+                              brake_effect=iv(-0.05, -0.1, 0.02), best_cell="lev_max=1.5", best_sharpe=0.95,
+                              deflated_sharpe=0.6, n_trials=30)
+
+
+def test_answer_says_no_evidence_when_the_interval_spans_zero():
+    text = st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3)))
+    assert "No evidence that the overlay and the base portfolio differ" in text
+    assert "No evidence that the overlay and constant 1.50x leverage differ" in text
+    assert "shows no evidence of changing the Sharpe ratio of the base" in text
+    assert "beats" not in text.split("Verdict")[1]
+
+
+def test_answer_states_a_difference_when_the_interval_excludes_zero():
+    text = st.answer_text(evidence_with((0.25, 0.05, 0.45), (-0.2, -0.35, -0.05)))
+    assert "The overlay beats the base portfolio on Sharpe ratio: the difference is +0.25 (95% CI +0.05 to +0.45)" in text
+    assert "The overlay trails constant 1.50x leverage" in text
+    assert "the overlay improves the Sharpe ratio of the base portfolio and worsens that of matched" in text
+    assert "max drawdown is smaller than the base's and smaller than matched leverage's" in text
+    assert "30 sensitivity cells" in text and "deflated Sharpe ratio of 0.60" in text
+
+
+def test_recorded_keys():
+    e = evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3))
+    table = pd.DataFrame({"Sharpe": e.sharpe, "Max drawdown": e.max_drawdown, "CAGR": 0.1})
+    rec = st.recorded(e, table)
+    assert rec["sharpe_diff_ci"] == {"vs_base": [-0.1, 0.2], "vs_matched": [-0.02, 0.3]}
+    assert rec["ablation"][st.OVERLAY] == {"sharpe": 0.85, "max_drawdown": -0.19, "cagr": 0.1}
+    assert {"sharpe_base", "sharpe_dynamic", "sharpe_matched_leverage", "maxdd_dynamic",
+            "deflated_sharpe_best_cell"} <= set(rec)
+
+
+def test_run_folder_is_one_per_parameter_combination(tmp_path):
+    from helpers.catalogue import PROJECT_ROOT
+
+    defaults = {"data_source": None, "target_vol": 0.12, "lev_max": 2.0, "output_dir": None}
+    root = PROJECT_ROOT / "reports" / st.NOTEBOOK
+    assert st.run_folder(None, dict(defaults), defaults) == root / "defaults"
+    assert st.run_folder(None, {**defaults, "target_vol": 0.08}, defaults) == root / "target_vol=0.08"
+    assert st.run_folder(None, {**defaults, "data_source": str(tmp_path), "lev_max": 3.0}, defaults) == \
+        root / f"data_source={tmp_path.name}__lev_max=3.0"
+    assert st.run_folder(str(tmp_path / "x"), defaults, defaults) == tmp_path / "x"
+    (tmp_path / ("a" * 120)).mkdir()
+    long = st.run_folder(None, {**defaults, "data_source": str(tmp_path / ("a" * 120))}, defaults)
+    assert len(long.name) <= 100
+
+
+def test_notebook_defaults_read_the_parameters_cell():
+    from helpers.catalogue import PROJECT_ROOT
+
+    d = st.notebook_defaults(PROJECT_ROOT / "notebooks" / f"{st.NOTEBOOK}.ipynb")
+    assert d["output_dir"] is None and d["target_vol"] == 0.12 and "cash_rate" in d and "financing_rate" not in d
+
+
+def test_outputs_are_written_with_the_seeds_columns(tmp_path):
+    idx = pd.bdate_range("2020-01-01", periods=320)
+    rng = np.random.default_rng(3)
+    rets = pd.DataFrame(rng.normal(0.0003, 0.01, (320, 2)), index=idx, columns=["A", "B"])
+    prices = (1 + rets).cumprod() * 100
+    base = run_backtest(rets, pd.DataFrame(0.5, index=idx[::21], columns=["A", "B"]), CONV)
+    out = apply_overlay(base.returns, OverlayParams(vol_lookback=20), CONV)
+    daily = st.daily_series(rets, prices, base, out)
+    for col in ["A", "ret_A", "w_B", "ret_port_base", "equity_base", "dd_base", "leverage", "ret_port_dyn",
+                "equity_dyn", "dd_dyn"]:
+        assert col in daily.columns
+    paths = st.write_outputs(tmp_path / "run", daily, {"answer": "x"})
+    assert [p.name for p in paths] == ["dd_leverage_series.csv", "dd_leverage_summary.json"]
+    assert json.loads(paths[1].read_text()) == {"answer": "x"}
+    back = pd.read_csv(paths[0], index_col=0, parse_dates=True)
+    np.testing.assert_allclose(back["equity_dyn"], out["equity"])
+    assert not list((tmp_path / "run").glob(".*.tmp"))
