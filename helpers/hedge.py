@@ -321,6 +321,7 @@ class HedgeAnswer:
     sharpe_static, sharpe_dynamic : Sharpe of the out-of-sample static and the dynamic hedge
     sharpe_diff : Interval  paired bootstrap of dynamic minus static Sharpe
     beta_static, beta_dynamic : realized betas of the two hedged books
+    period : str  the test period, "2022-01-03 to 2025-12-31"
     """
 
     benchmark: str
@@ -334,6 +335,7 @@ class HedgeAnswer:
     sharpe_diff: evidence.Interval
     beta_static: float
     beta_dynamic: float
+    period: str = ""
 
 
 def _pct(i: evidence.Interval) -> str:
@@ -348,8 +350,9 @@ def answer_text(a: HedgeAnswer) -> str:
         alpha = f"the basket trails what its {a.benchmark} beta earns"
     else:
         alpha = "no evidence of alpha (the interval includes zero)"
+    lead = f"In the test period {a.period}, the" if a.period else "The"
     return (
-        f"The {a.weighting}-volume-weighted basket is mostly {a.benchmark} beta: beta {a.basket_beta:.2f}, "
+        f"{lead} {a.weighting}-volume-weighted basket is mostly {a.benchmark} beta: beta {a.basket_beta:.2f}, "
         f"{a.basket_r2:.0%} of its daily variance. Its alpha over {a.benchmark} before costs is "
         f"{_pct(a.alpha)}: {alpha}. Hedged with a trailing beta and after costs, borrow and cash "
         f"carry, the book's alpha is {_pct(a.hedged_alpha)} and its realized beta {a.beta_dynamic:+.2f} "
@@ -375,4 +378,88 @@ def hedge_answer(study: HedgeStudy, bench: pd.Series, weighting: str, hac_lags: 
         alpha=evidence.Interval(row["alpha (ann.)"], row["alpha lo"], row["alpha hi"]),
         hedged_alpha=evidence.Interval(d["alpha"], d["alpha lo"], d["alpha hi"]),
         sharpe_static=float(table.loc["static", "Sharpe"]), sharpe_dynamic=float(d["Sharpe"]),
-        sharpe_diff=diff, beta_static=float(table.loc["static", "beta"]), beta_dynamic=float(d["beta"]))
+        sharpe_diff=diff, beta_static=float(table.loc["static", "beta"]), beta_dynamic=float(d["beta"]),
+        period=f"{study.live[0].date()} to {study.live[-1].date()}")
+
+
+# --------------------------------------------------------------------------- tables for the notebook
+
+
+def weighting_comparison(prices: pd.DataFrame, volume: pd.DataFrame, bench: pd.Series, start, window: int,
+                         convention: CashConvention, hac_lags: int = 5) -> pd.DataFrame:
+    """Dollar-volume against share-volume weights on the test period, one column each.
+
+    Rows: each stock's average weight, then the basket's beta and alpha on the benchmark (excess
+    returns, OLS), and the unhedged basket through the engine (CAGR, Sharpe, one-way turnover).
+    """
+    stock_returns = prices.pct_change(fill_method=None)
+    cols = {}
+    for weighting in WEIGHTINGS:
+        w = basket_weights(prices, volume, window, weighting)
+        basket = basket_returns(stock_returns, w)
+        live = basket.index[basket.index >= pd.Timestamp(start)].intersection(bench.dropna().index)
+        book = run_book(stock_returns, bench, w, live, 1.0, 0.0, convention)
+        cash = book.cash
+        reg = regression_row(ols(basket.loc[live[1:]] - cash, bench.loc[live[1:]] - cash, hac_lags))
+        col = w.loc[live].mean().sort_values(ascending=False).rename(lambda t: f"weight {t}").to_dict()
+        col.update({"basket beta": reg["beta"], "basket alpha (ann.)": reg["alpha (ann.)"],
+                    "CAGR": metrics.cagr(book.returns), "Sharpe": metrics.sharpe_ratio(book.returns, cash),
+                    "turnover / yr": book.summary()["Turnover / yr"]})
+        cols[{"dollar": "dollar volume", "shares": "share volume"}[weighting]] = col
+    out = pd.DataFrame(cols)
+    weights = sorted([r for r in out.index if r.startswith("weight ")], key=lambda r: -out.loc[r].iloc[0])
+    return out.loc[weights + [r for r in out.index if not r.startswith("weight ")]]
+
+
+def seed_table(basket: pd.Series, bench: pd.Series, rebalance_days: int, seed_cost: float,
+               cash_rate: float | pd.Series = 0.0) -> pd.DataFrame:
+    """The seed's book as built (with and without its costs) beside the same rule with the basket's beta.
+
+    Columns: realized beta to the benchmark (daily OLS), CAGR, volatility, Sharpe in excess of
+    ``cash_rate``, max drawdown, the mean hedge ratio ``b`` and short fraction ``b / (1 + b)`` held,
+    and the cost drag (annualized log growth lost to costs). The seed's costs are ``seed_cost``
+    of the whole book at every rebalance: ``seed_cost x 252 / rebalance_days`` a year.
+    """
+    variants = {"seed's book (averaged-leg beta), no costs": ("seed", 0.0),
+                "seed's book, its costs": ("seed", seed_cost),
+                "same rule with the basket's beta, its costs": ("basket", seed_cost)}
+    books = {k: seed_book(basket, bench, rebalance_days, tc, rule) for k, (rule, tc) in variants.items()}
+    free = {rule: seed_book(basket, bench, rebalance_days, 0.0, rule) for rule in ("seed", "basket")}
+    rows = {}
+    for name, book in books.items():
+        r = book.returns
+        cash = CashConvention(cash_rate, 0.0, 0.0, 0.0).daily_cash(r.index)
+        rule, tc = variants[name]
+        years = len(r) / TRADING_DAYS
+        drag = (np.log1p(free[rule].returns).sum() - np.log1p(r).sum()) / years
+        rows[name] = {"realized beta": ols(r.iloc[1:], bench).params["x"], "CAGR": metrics.cagr(r),
+                      "Volatility": metrics.annualized_volatility(r), "Sharpe": metrics.sharpe_ratio(r, cash),
+                      "Max drawdown": metrics.max_drawdown(r), "mean hedge ratio b": book.betas.iloc[1:].mean(),
+                      "mean short fraction": book.short_ratio.iloc[1:].mean(), "cost drag / yr": drag}
+    return pd.DataFrame(rows).T
+
+
+def check_no_lookahead(prices: pd.DataFrame, volume: pd.DataFrame, tickers: list[str], benchmark: str,
+                       volume_window: int, weighting: str, beta_dates: pd.DatetimeIndex, beta_window: int) -> str:
+    """:func:`helpers.testing.assert_no_lookahead` on the basket weights and the dynamic hedge ratios.
+
+    Prices and volumes are perturbed after each cut-off; weights must not move on days decided
+    by then (a weight row is decided the trading day before it is traded), nor hedge ratios
+    dated at or before the cut-off (three re-estimation dates). Returns a one-line report.
+    """
+    from helpers.testing import assert_no_lookahead
+
+    def weights_of(d):
+        return basket_weights(d["prices"][tickers], d["volume"], volume_window, weighting)
+
+    def betas_of(d):
+        rets = d["prices"].pct_change(fill_method=None)
+        return dynamic_beta(basket_returns(rets[tickers], weights_of(d)), rets[benchmark], beta_dates, beta_window)
+
+    def day_before(index):
+        return pd.DatetimeIndex([index[0] - pd.Timedelta(days=1)]).append(index[:-1])
+
+    data = {"prices": prices, "volume": volume}
+    assert_no_lookahead(weights_of, data, decided_at=day_before)
+    assert_no_lookahead(betas_of, data, cutoffs=beta_dates[[2, len(beta_dates) // 2, -3]])
+    return "look-ahead checks passed: basket weights and dynamic hedge ratios"

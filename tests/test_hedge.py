@@ -277,7 +277,8 @@ def test_seed_book_with_the_basket_beta_is_beta_neutral():
 
 
 def answer(diff, alpha):
-    return hedge.HedgeAnswer("QQQ", "dollar", 1.4, 0.8, alpha, alpha, 0.9, 1.0, diff, 0.01, -0.02)
+    return hedge.HedgeAnswer("QQQ", "dollar", 1.4, 0.8, alpha, alpha, 0.9, 1.0, diff, 0.01, -0.02,
+                             "2022-01-03 to 2025-09-19")
 
 
 def test_answer_says_no_evidence_when_intervals_span_zero():
@@ -285,6 +286,7 @@ def test_answer_says_no_evidence_when_intervals_span_zero():
     assert "No evidence that re-estimating beta (dynamic hedge) and the out-of-sample static hedge differ" in text
     assert "no evidence of alpha" in text
     assert "+5.0% a year (95% CI -3.0% to +14.0%)" in text and "beta 1.40" in text
+    assert text.startswith("In the test period 2022-01-03 to 2025-09-19, the dollar-volume-weighted basket")
 
 
 def test_answer_states_a_difference_when_intervals_exclude_zero():
@@ -293,3 +295,10 @@ def test_answer_states_a_difference_when_intervals_exclude_zero():
     assert "alpha remains after hedging" in text
     text = hedge.answer_text(answer(Interval(-0.3, -0.5, -0.1), Interval(-0.1, -0.2, -0.02)))
     assert "trails the out-of-sample static hedge" in text and "trails what its QQQ beta earns" in text
+
+
+def test_notebook_lookahead_check_passes_on_honest_inputs():
+    prices, volume = market(300)
+    stocks = list(volume.columns)
+    msg = hedge.check_no_lookahead(prices, volume, stocks, "QQQ", 10, "dollar", prices.index[150::7], 40)
+    assert msg.startswith("look-ahead checks passed")
