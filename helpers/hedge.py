@@ -15,6 +15,7 @@ Conventions
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,26 @@ WEIGHTINGS = ("dollar", "shares")
 
 
 # --------------------------------------------------------------------------- the basket
+
+
+def load_common(tickers: list[str], start=None, end=None, source=None) -> pd.DataFrame:
+    """:func:`helpers.data.load_ohlcv` cut to the dates on which every ticker has a close.
+
+    When series end (or start) on different dates, the frame is loaded again on the common
+    range, so its banner and the answer's label name the dates actually used (the first
+    load's warning stays in the provenance notes).
+    """
+    from helpers.data import load_ohlcv
+
+    ohlcv = load_ohlcv(tickers, start=start, end=end, source=source)
+    close = ohlcv["Close"].dropna()
+    if close.empty:
+        raise ValueError(f"no date on which all of {', '.join(tickers)} have a close")
+    if close.index[0] > ohlcv.index[0] or close.index[-1] < ohlcv.index[-1]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ohlcv = load_ohlcv(tickers, start=close.index[0], end=close.index[-1], source=source)
+    return ohlcv
 
 
 def liquidity(prices: pd.DataFrame, volume: pd.DataFrame, weighting: str = "dollar") -> pd.DataFrame:

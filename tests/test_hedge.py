@@ -187,6 +187,18 @@ def test_bad_inputs_are_clear():
         hedge.hedge_study(*args, 10, 20, 70, CashConvention())
 
 
+def test_load_common_cuts_to_the_dates_every_ticker_has(tmp_path):
+    from helpers.data import provenance
+
+    (tmp_path / "AAPL.csv").write_text("Date,Close,Volume\n2024-01-02,1,10\n2024-01-03,2,11\n2024-01-04,3,12\n")
+    (tmp_path / "QQQ.csv").write_text("Date,Close,Volume\n2024-01-02,5,10\n2024-01-03,6,11\n")
+    with pytest.warns(UserWarning, match="different dates"):
+        frame = hedge.load_common(["AAPL", "QQQ"], source=tmp_path)
+    assert frame.index[-1] == pd.Timestamp("2024-01-03")
+    prov = provenance(frame)
+    assert prov.last_date == "2024-01-03" and any("different dates" in n for n in prov.notes)
+
+
 def test_benchmark_missing_from_the_data_is_named(tmp_path):
     from helpers.data import UnknownTickerError, load_ohlcv
 
