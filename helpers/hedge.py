@@ -364,21 +364,26 @@ def _pct(i: evidence.Interval) -> str:
 
 
 def answer_text(a: HedgeAnswer) -> str:
-    """The notebook's Answer from its results: beta share, alpha with its interval, dynamic vs static."""
-    if a.alpha.low > 0:
-        alpha = "alpha remains after hedging"
-    elif a.alpha.high < 0:
-        alpha = f"the basket trails what its {a.benchmark} beta earns"
+    """The notebook's Answer from its results: beta share, alpha with its interval, dynamic vs static.
+
+    Whether alpha remains is decided on the hedged book's alpha after costs (its interval).
+    """
+    h = a.hedged_alpha
+    if h.low > 0:
+        verdict = "alpha remains after hedging and costs"
+    elif h.high < 0:
+        verdict = f"after costs the hedged book trails what its {a.benchmark} exposure earns"
     else:
-        alpha = "no evidence of alpha (the interval includes zero)"
+        verdict = "no evidence that alpha remains after hedging and costs (the interval includes zero)"
     lead = f"In the test period {a.period}, the" if a.period else "The"
+    kind = {"dollar": "dollar", "shares": "share"}.get(a.weighting, a.weighting)
     return (
-        f"{lead} {a.weighting}-volume-weighted basket is mostly {a.benchmark} beta: beta {a.basket_beta:.2f}, "
+        f"{lead} {kind}-volume-weighted basket is mostly {a.benchmark} beta: beta {a.basket_beta:.2f}, "
         f"{a.basket_r2:.0%} of its daily variance. Its alpha over {a.benchmark} before costs is "
-        f"{_pct(a.alpha)}: {alpha}. Hedged with a trailing beta and after costs, borrow and cash "
-        f"carry, the book's alpha is {_pct(a.hedged_alpha)} and its realized beta {a.beta_dynamic:+.2f} "
-        f"(static hedge estimated before the test period: {a.beta_static:+.2f}). Sharpe ratio "
-        f"{a.sharpe_dynamic:.2f} for the dynamic hedge against {a.sharpe_static:.2f} for the static one. "
+        f"{_pct(a.alpha)}. Hedged with a trailing beta, after costs, borrow and cash carry, the book's "
+        f"alpha is {_pct(h)} and its realized beta {a.beta_dynamic:+.2f} (static hedge estimated before "
+        f"the test period: {a.beta_static:+.2f}): {verdict}. Sharpe ratio {a.sharpe_dynamic:.2f} for the "
+        f"dynamic hedge against {a.sharpe_static:.2f} for the static one. "
         + evidence.decide(a.sharpe_diff, "re-estimating beta (dynamic hedge)", "the out-of-sample static hedge")
     )
 

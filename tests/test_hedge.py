@@ -296,7 +296,7 @@ def answer(diff, alpha):
 def test_answer_says_no_evidence_when_intervals_span_zero():
     text = hedge.answer_text(answer(Interval(0.06, -0.14, 0.27), Interval(0.05, -0.03, 0.14)))
     assert "No evidence that re-estimating beta (dynamic hedge) and the out-of-sample static hedge differ" in text
-    assert "no evidence of alpha" in text
+    assert "no evidence that alpha remains after hedging and costs" in text
     assert "+5.0% a year (95% CI -3.0% to +14.0%)" in text and "beta 1.40" in text
     assert text.startswith("In the test period 2022-01-03 to 2025-09-19, the dollar-volume-weighted basket")
 
@@ -304,9 +304,9 @@ def test_answer_says_no_evidence_when_intervals_span_zero():
 def test_answer_states_a_difference_when_intervals_exclude_zero():
     text = hedge.answer_text(answer(Interval(0.3, 0.1, 0.5), Interval(0.1, 0.02, 0.2)))
     assert "Re-estimating beta (dynamic hedge) beats the out-of-sample static hedge" in text
-    assert "alpha remains after hedging" in text
+    assert "alpha remains after hedging and costs" in text and "no evidence" not in text
     text = hedge.answer_text(answer(Interval(-0.3, -0.5, -0.1), Interval(-0.1, -0.2, -0.02)))
-    assert "trails the out-of-sample static hedge" in text and "trails what its QQQ beta earns" in text
+    assert "trails the out-of-sample static hedge" in text and "the hedged book trails what its QQQ exposure earns" in text
 
 
 def test_notebook_lookahead_check_passes_on_honest_inputs():
