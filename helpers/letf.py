@@ -371,7 +371,7 @@ def run_study(prices: pd.DataFrame, pairs: list[list[str]], n: int, min_years: i
         raise InsufficientHistory("no pair has enough history: " + "; ".join(skipped["reason"]))
     rows, first, n_days, mult, thr = [], [], [], [], []
     for band in bands:
-        for underlying, fund, pair, windows, off in meta:
+        for underlying, fund, _pair, windows, off in meta:
             for w in windows:
                 rows.append((band, underlying, fund, w))
                 first.append(off + w.first)
@@ -520,7 +520,7 @@ def evidence_table(history: dict[str, pd.DataFrame], reps: int = 1000, seed: int
         ci = mean_ci(excess.to_numpy(), reps, seed)
         sr = sharpe_ci(excess, reps=reps, seed=seed)
         equity = (1.0 + d["returns"]).cumprod()
-        rows.append({"pair": pair, "years": len(d) / TRADING_DAYS, "return on capital": d["returns"].mean() * 252,
+        rows.append({"pair": pair, "years": len(d) / TRADING_DAYS, "return on capital": d["returns"].mean() * TRADING_DAYS,
                      "excess": ci.estimate, "excess low": ci.low, "excess high": ci.high,
                      "Sharpe": sr.estimate, "Sharpe low": sr.low, "Sharpe high": sr.high,
                      "max drawdown": float((equity / equity.cummax() - 1.0).min())})
