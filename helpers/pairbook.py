@@ -62,14 +62,17 @@ class PairBook:
 
     daily : DataFrame (n_days,) equity, cash, shares_a, shares_b, gross (|shares| x price),
             traded (notional traded), costs, interest, borrow
-    trades : DataFrame, one row per trade: entry, exit, side, z, shares_a, shares_b, notional,
-             pnl (price P/L minus costs at entry and exit minus borrow while open; excludes interest)
+    trades : DataFrame, one row per trade: entry, exit, side, z, shares_a, shares_b, dollars_a,
+             dollars_b (leg values at entry), pnl (price P/L minus costs at entry and exit minus
+             borrow while open; excludes interest)
     capital : float, the sub-account's starting dollars
+    legs : (ticker A, ticker B)
     """
 
     daily: pd.DataFrame
     trades: pd.DataFrame
     capital: float
+    legs: tuple = ("A", "B")
 
 
 def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: float, capital: float,
@@ -99,7 +102,7 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
     out = np.zeros((n, len(cols)))
     shares, cash = np.zeros(2), float(capital)
     pnl = np.zeros(len(trades))
-    held = np.zeros((len(trades), 2))
+    held, value = np.zeros((len(trades), 2)), np.zeros((len(trades), 2))
     open_trade = None
     for t in range(n):
         interest = borrow = 0.0
@@ -116,7 +119,7 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
         if t in entry_at:
             k = entry_at[t]
             target = trades["side"].iat[k] * notional * w / P[t]
-            open_trade, held[k] = k, target
+            open_trade, held[k], value[k] = k, target, target * P[t]
         delta = target - shares
         traded = np.abs(delta) @ P[t]
         cost = tc * traded
@@ -129,8 +132,9 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
         out[t] = [cash + shares @ P[t], cash, shares[0], shares[1], np.abs(shares) @ P[t], traded, cost,
                   interest, borrow]
     daily = pd.DataFrame(out, index=idx, columns=cols)
-    table = trades.assign(shares_a=held[:, 0], shares_b=held[:, 1], notional=float(notional), pnl=pnl)
-    return PairBook(daily, table, float(capital))
+    table = trades.assign(shares_a=held[:, 0], shares_b=held[:, 1], dollars_a=value[:, 0], dollars_b=value[:, 1],
+                          pnl=pnl)
+    return PairBook(daily, table, float(capital), tuple(prices.columns))
 
 
 @dataclass
@@ -206,7 +210,7 @@ def book_summary(book: Book) -> pd.DataFrame:
     rows["book"] = account_summary(daily, book.capital, len(all_trades),
                                    float((all_trades["pnl"] > 0).mean()) if len(all_trades) else np.nan,
                                    book.convention)
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.astype({"trades": int})
 
 
 def trade_book(prices: pd.DataFrame, pairs: dict, go: dict[str, pd.Series], entry_z: float, holding_period: int,

@@ -336,3 +336,16 @@ def split_summary(pairs: dict[str, PairData]) -> pd.DataFrame:
         rows[name] = row
     out = pd.DataFrame(rows).T
     return out.astype({c: int for c in out.columns if c.endswith("days")})
+
+
+def comparability_note(splits: pd.DataFrame, tolerance: float = 0.15) -> str:
+    """A sentence on whether each pair's reversion rates in train, validation and test are within
+    ``tolerance`` of each other (``splits`` from :func:`split_summary`)."""
+    rates = splits[[f"{s} % revert" for s in ("train", "validation", "test")]]
+    gap = rates.max(axis=1) - rates.min(axis=1)
+    far = gap[gap > tolerance]
+    if far.empty:
+        return f"Reversion rates of every pair are within {tolerance:.0%} across train, validation and test."
+    items = ", ".join(f"{k} ({v:.0%})" for k, v in far.items())
+    return (f"Reversion rates differ by more than {tolerance:.0%} between splits for {items}: there the "
+            "classifier meets a different base rate out of sample.")

@@ -43,6 +43,7 @@ def test_a_trade_by_hand_costs_on_the_notional_of_each_leg():
     pb = B.run_pair(prices, trades, beta=1.0, notional=1000.0, capital=1000.0, convention=conv)
     # long the spread: $500 of A (5 shares) against -$500 of B (-10 shares)
     assert pb.trades["shares_a"].iat[0] == pytest.approx(5.0) and pb.trades["shares_b"].iat[0] == pytest.approx(-10.0)
+    assert pb.trades["dollars_a"].iat[0] == pytest.approx(500.0) and pb.trades["dollars_b"].iat[0] == pytest.approx(-500.0)
     # entry trades $1000 of notional; exit trades 5 x 200 + 10 x 40 = $1400
     np.testing.assert_allclose(pb.daily["traded"], [1000.0, 0.0, 1400.0])
     np.testing.assert_allclose(pb.daily["costs"], [1.0, 0.0, 1.4])

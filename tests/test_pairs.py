@@ -206,3 +206,10 @@ def test_real_reversion_rates_are_comparable(real_data):
     pair = P.prepare_pair(prices, "IEMG", "EEM", **SPLIT, label_window=5, label_threshold=0.5)
     rates = [pair.labels.loc[getattr(pair, s)].mean() for s in ("train", "validation", "test")]
     assert min(rates) > 0.2  # the seed's training-mean labels fell to 5.7% in the test period
+
+
+def test_comparability_note():
+    splits = pd.DataFrame({"train % revert": [0.5, 0.6], "validation % revert": [0.55, 0.3],
+                           "test % revert": [0.45, 0.62]}, index=["p1", "p2"])
+    assert "p2 (32%)" in P.comparability_note(splits) and "p1" not in P.comparability_note(splits)
+    assert P.comparability_note(splits.iloc[:1]).startswith("Reversion rates of every pair are within 15%")
