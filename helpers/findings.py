@@ -78,7 +78,7 @@ def provenance_line(data: dict) -> str:
     if source.startswith("synthetic"):
         source = f"simulated market ({source}, not real prices)"
     elif source != "yfinance":
-        source = f"CSV folder '{Path(source).name}' (real prices)"
+        source = f"CSV folder '{Path(source.removeprefix('csv:')).name}' (real prices)"
     tickers = data.get("tickers") or []
     return (f"{source}; {len(tickers)} tickers ({', '.join(tickers[:8])}{', ...' if len(tickers) > 8 else ''}); "
             f"{data.get('first_date', '?')} to {data.get('last_date', '?')}; sha256 {str(data.get('content_hash', ''))[:12]}")

@@ -68,14 +68,18 @@ def project_files() -> list[str]:
     """Files git tracks or would track (untracked, not ignored), relative to the root."""
     res = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                          text=True, check=True)
-    return [f for f in res.stdout.splitlines() if (ROOT / f).is_file()]
+    # hidden files under notebooks/ and reports/ are other runs' temporaries, not the project
+    return [f for f in res.stdout.splitlines() if (ROOT / f).is_file() and not Path(f).name.startswith(".")]
 
 
 def copy_project(dest: Path, files: list[str]) -> None:
     for f in files:
         target = dest / f
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / f, target)
+        try:
+            shutil.copy2(ROOT / f, target)
+        except FileNotFoundError:  # removed since it was listed (a run's temporary file)
+            continue
 
 
 def apply(mutant: Mutant, root: Path) -> None:

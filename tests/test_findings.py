@@ -42,6 +42,9 @@ def test_markdown_has_question_answer_numbers_and_provenance():
     assert "**Answer.** No evidence" in md
     assert "- `alpha_ci`: [-3.1%, 14.0%]" in md
     assert "CSV folder 'market-data' (real prices)" in md and "/x/" not in md  # no machine paths
+    csv = f.findings_markdown([{"notebook": "x", "records": dict(RECORDS, data=dict(RECORDS["data"],
+                                                                                      source="csv:market-data"))}])
+    assert "CSV folder 'market-data' (real prices)" in csv
     assert "sha256 abcdef123456" in md
 
 
