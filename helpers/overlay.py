@@ -97,7 +97,8 @@ def dd_scale_factor(dd, dd1, dd2, min_scale):
 
     Works elementwise on arrays (all arguments broadcast).
     """
-    dd, dd1, dd2, min_scale = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (dd, dd1, dd2, min_scale)))
+    dd, dd1, dd2, min_scale = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (dd, dd1, dd2, min_scale)))
     frac = np.clip((dd2 - dd) / (dd2 - dd1), 0.0, 1.0)
     out = min_scale + (1.0 - min_scale) * frac
     return float(out) if out.ndim == 0 else out
@@ -155,7 +156,8 @@ def simulate(base: pd.Series | pd.DataFrame, params: Sequence[OverlayParams], co
                            for j, p in enumerate(params)])
     arr = lambda name: np.array([float(getattr(p, name)) for p in params])  # noqa: E731
     target, lo, hi = arr("target_vol"), arr("lev_min"), arr("lev_max")
-    dd1, dd2, floor, every = arr("dd_threshold1"), arr("dd_threshold2"), arr("dd_min_scale"), arr("rebalance_every")
+    dd1, dd2, floor = arr("dd_threshold1"), arr("dd_threshold2"), arr("dd_min_scale")
+    every = arr("rebalance_every")
     use_vol, use_brake = arr("vol_target") > 0, arr("brake") > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(np.isfinite(vol) & (vol > 0), target / vol, 1.0)

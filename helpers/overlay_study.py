@@ -59,8 +59,8 @@ def ablation(base: pd.Series, p: OverlayParams, convention: CashConvention) -> d
     return out
 
 
-def variant_table(runs: dict[str, pd.DataFrame], convention: CashConvention, base_costs: pd.Series | None = None,
-                  reps: int = 1000) -> pd.DataFrame:
+def variant_table(runs: dict[str, pd.DataFrame], convention: CashConvention,
+                  base_costs: pd.Series | None = None, reps: int = 1000) -> pd.DataFrame:
     """One row per variant: CAGR, volatility, Sharpe with its 95% bootstrap interval, Sortino, max
     drawdown, Calmar, average leverage, financing and trading costs a year.
 
@@ -121,7 +121,8 @@ def paired_evidence(runs: dict[str, pd.DataFrame], table: pd.DataFrame, conventi
 # --------------------------------------------------------------------------- sensitivity
 
 
-def sensitivity_cells(p: OverlayParams, grid: dict[str, list], sweeps: dict[str, list]) -> list[tuple[str, OverlayParams]]:
+def sensitivity_cells(p: OverlayParams, grid: dict[str, list],
+                      sweeps: dict[str, list]) -> list[tuple[str, OverlayParams]]:
     """Labelled parameter sets: the 2-D ``grid`` crossed, then each of ``sweeps`` varied alone around ``p``.
 
     Duplicates (e.g. the default cell, which every sweep contains) appear once, under their first label.
@@ -267,7 +268,8 @@ def recorded(e: OverlayEvidence, table: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------- outputs
 
 
-def daily_series(rets: pd.DataFrame, prices: pd.DataFrame, base: BacktestResult, overlay: pd.DataFrame) -> pd.DataFrame:
+def daily_series(rets: pd.DataFrame, prices: pd.DataFrame, base: BacktestResult,
+                 overlay: pd.DataFrame) -> pd.DataFrame:
     """The seed's daily CSV columns: prices, per-asset returns ``ret_X``, weights ``w_X``, the base
     portfolio (``ret_port_base``, ``equity_base``, ``dd_base``) and the overlay (``leverage``,
     ``ret_port_dyn``, ``equity_dyn``, ``dd_dyn``), on the overlay's dates."""
@@ -289,9 +291,10 @@ def notebook_defaults(path: Path) -> dict:
             src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             out = {}
             for node in ast.parse(src).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+                if isinstance(target, ast.Name):
                     try:
-                        out[node.targets[0].id] = ast.literal_eval(node.value)
+                        out[target.id] = ast.literal_eval(node.value)
                     except ValueError:
                         continue
             return out

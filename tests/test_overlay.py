@@ -1,4 +1,5 @@
-"""Notebook 05: the leverage overlay (accounting, timing) and its study (ablation, sensitivity, answer, outputs)."""
+"""Notebook 05: the leverage overlay (accounting, timing) and its study (ablation, sensitivity,
+answer, outputs)."""
 
 from __future__ import annotations
 
@@ -79,14 +80,16 @@ def test_overlay_matches_the_engine_holding_the_same_leverage(level):
         # (and from day 1 on: the engine starts from cash, the overlay from the base held at 1x)
         ours = (out["equity"] * (1 - out["cost"].shift(-1))).iloc[1:-1]
         theirs = eng.equity.reindex(ours.index)
-        np.testing.assert_allclose((ours / ours.iloc[0]).to_numpy(), (theirs / theirs.iloc[0]).to_numpy(), rtol=2e-6)
+        np.testing.assert_allclose((ours / ours.iloc[0]).to_numpy(), (theirs / theirs.iloc[0]).to_numpy(),
+                                   rtol=2e-6)
 
 
 def test_holding_leverage_while_prices_move_is_charged():
     base = returns(300)
     out = apply_overlay(base, constant_leverage(1.5), CONV)
     assert (out["traded"].iloc[1:] > 0).all()
-    expected = 1.5 * np.abs(base.iloc[:-1].to_numpy() - out["ret"].iloc[:-1].to_numpy()) / (1 + out["ret"].iloc[:-1])
+    r, net = base.iloc[:-1].to_numpy(), out["ret"].iloc[:-1].to_numpy()
+    expected = 1.5 * np.abs(r - net) / (1 + net)
     np.testing.assert_allclose(out["traded"].iloc[1:], expected, rtol=1e-9)
 
 
