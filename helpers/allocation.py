@@ -57,7 +57,7 @@ def estimator_table(returns: pd.DataFrame, dates: pd.DatetimeIndex, convention: 
     caption row ``"<asset> realized"``). An estimator that fits the assets has ex-ante close to
     realized volatility and estimates the low-volatility asset's volatility near its own.
     """
-    live = returns.loc[dates[0]:]
+    live = returns.loc[dates[0]:].iloc[1:]  # the days the portfolios earn returns
     vols = live.std(ddof=1) * np.sqrt(TRADING_DAYS)
     low = low_vol_asset or str(vols.idxmin())
     out = {}
@@ -67,12 +67,23 @@ def estimator_table(returns: pd.DataFrame, dates: pd.DatetimeIndex, convention: 
         est = [np.sqrt(covariance(returns.loc[:d].tail(cov_lookback).dropna(), m).loc[low, low] * TRADING_DAYS)
                for d in dates]
         out[COV_LABELS.get(m, m)] = {"ex-ante vol": float(ex.mean()),
-                                     "realized vol": metrics.annualized_volatility(res.returns.iloc[1:]),
+                                     "realized vol": metrics.annualized_volatility(evaluated(res)[0]),
                                      f"{low} weight": float(w[low].mean()),
                                      f"{low} vol, estimated": float(np.mean(est))}
     table = pd.DataFrame(out).T
     table.loc[f"{low} realized"] = [np.nan, float(vols[low]), 1.0, float(vols[low])]
     return table
+
+
+def evaluated(result: BacktestResult) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(returns, cash returns, traded) from the first day a return is earned: the backtest minus its first row.
+
+    The first row is the first rebalance day itself: no market return yet, only the one-off
+    cost of the initial purchase. Leaving it out puts strategies and assets on the same days
+    (an asset's statistics start on the same day) and keeps a one-off cost out of the
+    turnover and volatility of near-cash portfolios, where one 5 bp day would dominate.
+    """
+    return result.returns.iloc[1:], result.cash.iloc[1:], result.traded.iloc[1:]
 
 
 def run_all(returns: pd.DataFrame, targets: dict[str, pd.DataFrame],
@@ -82,12 +93,17 @@ def run_all(returns: pd.DataFrame, targets: dict[str, pd.DataFrame],
 
 
 def performance(runs: dict[str, BacktestResult]) -> pd.DataFrame:
-    """Per strategy: sharpe (in excess of the cash rate), volatility, cagr, max_drawdown, turnover (per year, one-way)."""
+    """Per strategy: sharpe (in excess of the cash rate), volatility, cagr, max_drawdown, turnover.
+
+    Over the days returns are earned (see :func:`evaluated`); turnover is one-way, per year,
+    of the rebalances after the initial purchase.
+    """
     rows = {}
     for name, r in runs.items():
-        s = r.summary()
+        ret, cash, traded = evaluated(r)
+        s = metrics.performance_summary(ret, cash)
         rows[name] = {"sharpe": s["Sharpe"], "volatility": s["Volatility"], "cagr": s["CAGR"],
-                      "max_drawdown": s["Max drawdown"], "turnover": s["Turnover / yr"]}
+                      "max_drawdown": s["Max drawdown"], "turnover": float(traded.sum() / 2 / (len(ret) / TRADING_DAYS))}
     return pd.DataFrame(rows).T
 
 
@@ -102,10 +118,14 @@ def cost_sweep(returns: pd.DataFrame, targets: dict[str, pd.DataFrame], conventi
 
 
 def sharpe_intervals(runs: dict[str, BacktestResult], seed: int = 0) -> pd.DataFrame:
-    """Each strategy's annualized Sharpe ratio with its 95% block-bootstrap interval."""
+    """Each strategy's annualized Sharpe ratio with its 95% block-bootstrap interval.
+
+    Over the days returns are earned, like :func:`performance`.
+    """
     rows = {}
     for name, r in runs.items():
-        ci = evidence.sharpe_ci(r.excess_returns.iloc[1:], seed=seed)
+        ret, cash, _ = evaluated(r)
+        ci = evidence.sharpe_ci(ret - cash, seed=seed)
         rows[name] = {"Sharpe": ci.estimate, "low": ci.low, "high": ci.high}
     return pd.DataFrame(rows).T
 
@@ -121,13 +141,16 @@ def sharpe_differences(runs: dict[str, BacktestResult], strategies: Iterable[str
     return out
 
 
-def answer_text(diffs: dict[tuple[str, str], evidence.Interval], years: float, cost_bps: float) -> str:
+def answer_text(diffs: dict[tuple[str, str], evidence.Interval], years: float, cost_bps: float,
+                period: str = "") -> str:
     """The notebook's answer from the Sharpe differences of ML strategies against benchmarks.
 
     One :func:`helpers.evidence.decide` sentence per pair, then a verdict: the ML signals beat
     the benchmarks only if some ML strategy's interval lies above zero against every benchmark.
+    ``period`` (e.g. "2010-06-28 to 2025-12-31") is named when given.
     """
-    lines = [f"Out of sample over {years:.1f} years, net of {cost_bps:g} bp trading costs, Sharpe ratios in "
+    span = f" ({period})" if period else ""
+    lines = [f"Out of sample over {years:.1f} years{span}, net of {cost_bps:g} bp trading costs, Sharpe ratios in "
              "excess of cash (95% block-bootstrap intervals):"]
     lines += [evidence.decide(ci, s, b) for (s, b), ci in diffs.items()]
     strategies = list(dict.fromkeys(s for s, _ in diffs))
@@ -156,7 +179,8 @@ def weights_at(targets: dict[str, pd.DataFrame], n_dates: int = 4, threshold: fl
     for name, t in targets.items():
         pick = t.iloc[np.linspace(0, len(t) - 1, n_dates).round().astype(int)]
         pick = pick.where(pick.abs() >= threshold, 0.0)
-        pick = pick.assign(cash=1.0 - t.loc[pick.index].sum(axis=1))
+        cash = 1.0 - t.loc[pick.index].sum(axis=1)
+        pick = pick.assign(cash=cash.where(cash.abs() >= 1e-9, 0.0))
         pick.index = pd.MultiIndex.from_product([[name], [d.date() for d in pick.index]], names=["strategy", "date"])
         frames.append(pick)
     return pd.concat(frames)
