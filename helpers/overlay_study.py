@@ -8,14 +8,15 @@ financing are fractions of equity per year.
 from __future__ import annotations
 
 import ast
-import hashlib
 import itertools
 import json
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from arch.bootstrap import StationaryBootstrap
 
 from helpers import evidence, metrics, portfolio
 from helpers.backtest import BacktestResult, CashConvention, run_backtest
@@ -25,6 +26,8 @@ NOTEBOOK = "05_drawdown_aware_leverage"
 TRADING_DAYS = 252
 OVERLAY = "vol targeting + brake"
 MATCHED = "matched constant leverage"
+BASE = "base (1x)"
+DD_THRESHOLD = 0.02  # max-drawdown gaps smaller than this (2 points) are "about the same"
 
 
 # --------------------------------------------------------------------------- the base portfolio
@@ -85,12 +88,45 @@ def variant_table(runs: dict[str, pd.DataFrame], convention: CashConvention,
 # --------------------------------------------------------------------------- paired comparisons
 
 
+def max_drawdowns(returns: np.ndarray) -> np.ndarray:
+    """Max drawdown (<= 0) of each column of daily simple returns (n_days, k); equity starts at 1, a peak."""
+    equity = np.cumprod(1.0 + np.asarray(returns, dtype=float), axis=0)
+    peak = np.maximum(np.maximum.accumulate(equity, axis=0), 1.0)
+    return (equity / peak - 1.0).min(axis=0)
+
+
+def maxdd_diff_ci(returns_a: pd.Series, returns_b: pd.Series, reps: int = 1000, seed: int = 0,
+                  block: float | None = None, level: float = 0.95) -> evidence.Interval:
+    """MaxDD(a) - MaxDD(b) of two daily simple-return series on the same dates, with a *paired*
+    stationary block-bootstrap interval (arch; both series resampled on the same blocks of dates).
+
+    Max drawdowns are negative, so a positive difference means a's worst drawdown is shallower
+    (in fractions of equity: 0.02 = 2 points). Rows where either series is NaN are dropped; the
+    mean block length is Politis-White's (:func:`helpers.evidence.block_length`) unless given.
+    """
+    x = pd.concat([returns_a, returns_b], axis=1, sort=True).dropna().to_numpy(dtype=float)
+    if len(x) < 10:
+        return evidence.Interval(float("nan"), float("nan"), float("nan"), level)
+    b = evidence.block_length(x) if block is None else float(block)
+    diff = lambda d: float(np.subtract(*max_drawdowns(d)))  # noqa: E731
+    bs = StationaryBootstrap(b, x, seed=np.random.default_rng(seed))
+    draws = np.array([diff(pos[0]) for pos, _ in bs.bootstrap(reps)])
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return evidence.Interval(diff(x), float(low), float(high), level, b)
+
+
 @dataclass(frozen=True)
 class OverlayEvidence:
     """What the answer needs: Sharpe ratios and max drawdowns by variant, paired intervals.
 
-    ``vs_base`` = Sharpe(overlay) - Sharpe(base); ``vs_matched`` = Sharpe(overlay) - Sharpe(matched);
-    ``vol_effect`` = Sharpe(both) - Sharpe(brake only); ``brake_effect`` = Sharpe(both) - Sharpe(vol only).
+    Sharpe differences: ``vs_base`` = Sharpe(overlay) - Sharpe(base); ``vs_matched`` = Sharpe(overlay)
+    - Sharpe(matched); ``vol_effect`` = Sharpe(both) - Sharpe(brake only); ``brake_effect`` =
+    Sharpe(both) - Sharpe(vol only). ``dd_*``: the same pairs for max drawdown (positive: the overlay's
+    is shallower). Sensitivity (:func:`with_sensitivity`): the best cell, its deflated Sharpe ratio
+    over ``n_trials`` cells (a test against zero), ``base_psr`` (the base's probabilistic Sharpe ratio
+    against zero, the same test), ``n_beat_base`` cells with a higher Sharpe than the base and
+    ``best_vs_base`` = Sharpe(best cell) - Sharpe(base).
     """
 
     sharpe: dict[str, float]
@@ -100,22 +136,46 @@ class OverlayEvidence:
     vs_matched: evidence.Interval
     vol_effect: evidence.Interval
     brake_effect: evidence.Interval
+    dd_vs_base: evidence.Interval
+    dd_vs_matched: evidence.Interval
+    dd_vol_effect: evidence.Interval
+    dd_brake_effect: evidence.Interval
     best_cell: str = ""
     best_sharpe: float = float("nan")
     deflated_sharpe: float = float("nan")
     n_trials: int = 0
+    base_psr: float = float("nan")
+    n_beat_base: int = 0
+    best_vs_base: evidence.Interval | None = None
+
+
+PAIRS = {"vs_base": (OVERLAY, BASE), "vs_matched": (OVERLAY, MATCHED),
+         "vol_effect": (OVERLAY, "drawdown brake only"), "brake_effect": (OVERLAY, "vol targeting only")}
 
 
 def paired_evidence(runs: dict[str, pd.DataFrame], table: pd.DataFrame, convention: CashConvention,
                     reps: int = 1000) -> OverlayEvidence:
-    """Paired block-bootstrap intervals of the Sharpe differences the answer reports."""
+    """Paired block-bootstrap intervals of the Sharpe and max-drawdown differences the answer reports."""
     ex = {k: convention.excess(v["ret"]) for k, v in runs.items()}
-    diff = lambda a, b: evidence.sharpe_diff_ci(ex[a], ex[b], reps=reps)  # noqa: E731
+    sharpe = {k: evidence.sharpe_diff_ci(ex[a], ex[b], reps=reps) for k, (a, b) in PAIRS.items()}
+    dd = {f"dd_{k}": maxdd_diff_ci(runs[a]["ret"], runs[b]["ret"], reps=reps) for k, (a, b) in PAIRS.items()}
     return OverlayEvidence(sharpe=table["Sharpe"].to_dict(), max_drawdown=table["Max drawdown"].to_dict(),
-                           avg_leverage=float(table.loc[OVERLAY, "Avg leverage"]),
-                           vs_base=diff(OVERLAY, "base (1x)"), vs_matched=diff(OVERLAY, MATCHED),
-                           vol_effect=diff(OVERLAY, "drawdown brake only"),
-                           brake_effect=diff(OVERLAY, "vol targeting only"))
+                           avg_leverage=float(table.loc[OVERLAY, "Avg leverage"]), **sharpe, **dd)
+
+
+def with_sensitivity(e: OverlayEvidence, table: pd.DataFrame, excess: pd.DataFrame, base_excess: pd.Series,
+                     reps: int = 1000) -> OverlayEvidence:
+    """``e`` with the sensitivity grid's evidence: best cell, its deflated Sharpe ratio (against zero),
+    the base's PSR against zero, how many cells beat the base's Sharpe, and the paired interval of
+    Sharpe(best cell) - Sharpe(base) (optimistic: the best cell is chosen on the same data).
+
+    ``table``/``excess`` as returned by :func:`sensitivity`; ``base_excess`` the base's daily excess returns.
+    """
+    best, best_sharpe, dsr, n = deflated_best(table, excess)
+    return replace(e, best_cell=best, best_sharpe=best_sharpe, deflated_sharpe=dsr, n_trials=n,
+                   base_psr=evidence.probabilistic_sharpe_ratio(base_excess, 0.0),
+                   n_beat_base=int((table["Sharpe"] > e.sharpe[BASE]).sum()),
+                   best_vs_base=evidence.sharpe_diff_ci(excess[best], base_excess, reps=reps))
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -220,49 +280,145 @@ def _verdict(ci: evidence.Interval) -> str:
     return "shows no evidence of changing"
 
 
-def answer_text(e: OverlayEvidence) -> str:
-    """The computed answer: overlay vs base and vs matched leverage (Sharpe differences with 95%
-    intervals, max drawdowns), which component does the work, and the deflated Sharpe of the best cell."""
+def _dd_verdict(ci: evidence.Interval, threshold: float = DD_THRESHOLD) -> str:
+    """How a max drawdown compares, from MaxDD(a) - MaxDD(b) and its interval: a small gap is
+    "about the same", a gap whose interval includes zero "not distinguishable"."""
+    if not (np.isfinite(ci.low) and np.isfinite(ci.high)):
+        return "cannot be compared with"
+    if abs(ci.estimate) < threshold:
+        return "about the same as"
+    if ci.low > 0:
+        return "smaller than"
+    if ci.high < 0:
+        return "larger than"
+    return "not distinguishable from"
+
+
+def _points(ci: evidence.Interval) -> str:
+    """``"+1.2 points (95% CI -0.4 to +2.9)"`` for a difference in fractions of equity."""
+    return f"{ci.estimate * 100:+.1f} points (95% CI {ci.low * 100:+.1f} to {ci.high * 100:+.1f})"
+
+
+def drawdown_sentence(ci: evidence.Interval, a: str, b: str, dd_a: float, dd_b: float,
+                      threshold: float = DD_THRESHOLD) -> str:
+    """One sentence on MaxDD(a) - MaxDD(b) (positive: a's is shallower) from its paired interval."""
+    both = f"({dd_a:.1%} vs {dd_b:.1%})"
+    verdict = _dd_verdict(ci, threshold)
+    if verdict == "about the same as":
+        return (f"{a[:1].upper() + a[1:]} and {b} have about the same max drawdown {both}: the gap is "
+                f"{_points(ci)}, under {threshold * 100:.0f} points.")
+    if verdict == "smaller than":
+        return f"{a[:1].upper() + a[1:]} has a smaller max drawdown than {b} {both}: {_points(ci)} shallower."
+    if verdict == "larger than":
+        return f"{a[:1].upper() + a[1:]} has a larger max drawdown than {b} {both}: {_points(ci)} deeper."
+    if verdict == "not distinguishable from":
+        return (f"No evidence that {a} and {b} differ in max drawdown {both}: the gap is {_points(ci)}, "
+                "an interval that includes zero.")
+    return f"Too little data to compare the max drawdowns of {a} and {b}."
+
+
+def _who_works(effects: dict[str, evidence.Interval], what: str, up: str, down: str, none: str,
+               threshold: float = 0.0) -> str:
+    """Which components' contributions are clear (interval excludes zero, effect at least ``threshold``),
+    largest first; ``none`` when neither is."""
+    clear = sorted([(k, ci) for k, ci in effects.items() if ci.excludes_zero() and abs(ci.estimate) >= threshold],
+                   key=lambda kv: -abs(kv[1].estimate))
+    named = [f"{k} ({up if ci.estimate > 0 else down} it)" for k, ci in clear]
+    if not named:
+        return none
+    if len(named) == 1:
+        return f"{named[0]} accounts for the change in {what}; the other component's part is not clear"
+    return f"both components change the {what}: {named[0]} more, {named[1]} less"
+
+
+def components_sentence(e: OverlayEvidence, threshold: float = DD_THRESHOLD) -> str:
+    """Which component does the work: volatility targeting's part (overlay minus brake alone) and the
+    brake's part (overlay minus volatility targeting alone) of the Sharpe and max-drawdown changes."""
+    sharpe = _who_works({"volatility targeting": e.vol_effect, "the brake": e.brake_effect}, "Sharpe ratio",
+                        "raises", "lowers", "neither component's part is distinguishable from zero")
+    dd = _who_works({"volatility targeting": e.dd_vol_effect, "the brake": e.dd_brake_effect}, "max drawdown",
+                    "shrinks", "deepens", "neither component's part is clear (an interval excluding zero and at "
+                    f"least {threshold * 100:.0f} points)", threshold)
+    return (f"Which component does the work: on Sharpe, volatility targeting's part (overlay minus brake alone) "
+            f"is {e.vol_effect} and the brake's part (overlay minus volatility targeting alone) is "
+            f"{e.brake_effect}, so {sharpe}. On max drawdown (positive: shallower), volatility targeting's part "
+            f"is {_points(e.dd_vol_effect)} and the brake's is {_points(e.dd_brake_effect)}, so {dd}.")
+
+
+def sensitivity_sentence(e: OverlayEvidence) -> str:
+    """The grid's best cell: its deflated Sharpe ratio stated as a test against zero (which the base
+    passes too), how many cells beat the base, and the paired interval of best cell - base."""
+    s = (f"Sensitivity: {e.n_beat_base} of the {e.n_trials} cells have a higher Sharpe ratio than the base's "
+         f"{e.sharpe[BASE]:.2f}. The best cell ({e.best_cell}, Sharpe {e.best_sharpe:.2f}) has a deflated Sharpe "
+         f"ratio of {e.deflated_sharpe:.2f} after {e.n_trials} trials; that tests its Sharpe against zero, not "
+         f"against the base, and the unlevered base passes the same test (probabilistic Sharpe ratio "
+         f"{e.base_psr:.3f} against zero), so it is no evidence for the overlay.")
+    if e.best_vs_base is not None:
+        s += (" Against the base: " + evidence.decide(e.best_vs_base, "the best cell", "the base portfolio")
+              + " This interval is optimistic: the best cell was chosen on the same data.")
+    return s
+
+
+def answer_text(e: OverlayEvidence, threshold: float = DD_THRESHOLD) -> str:
+    """The computed answer: overlay vs base and vs matched leverage (Sharpe and max-drawdown differences
+    with paired 95% intervals; drawdown gaps under ``threshold`` are "about the same"), which component
+    does the work, and what the sensitivity grid's best cell shows."""
     s, dd = e.sharpe, e.max_drawdown
     lev = f"{e.avg_leverage:.2f}x"
+    matched = f"constant {lev} leverage"
     parts = [
         f"The overlay (volatility targeting + drawdown brake, average leverage {lev}) after financing and "
-        f"costs, Sharpe ratios in excess of cash: overlay {s[OVERLAY]:.2f}, unlevered base {s['base (1x)']:.2f}, "
-        f"constant {lev} leverage with the same financing and costs {s[MATCHED]:.2f}.",
+        f"costs, Sharpe ratios in excess of cash: overlay {s[OVERLAY]:.2f}, unlevered base {s[BASE]:.2f}, "
+        f"{matched} with the same financing and costs {s[MATCHED]:.2f}.",
         evidence.decide(e.vs_base, "the overlay", "the base portfolio"),
-        evidence.decide(e.vs_matched, "the overlay", f"constant {lev} leverage"),
-        f"Max drawdown (one path, no interval): overlay {dd[OVERLAY]:.1%}, base {dd['base (1x)']:.1%}, "
-        f"constant {lev} {dd[MATCHED]:.1%}.",
-        f"Components: volatility targeting alone {s['vol targeting only']:.2f} (max drawdown "
-        f"{dd['vol targeting only']:.1%}), drawdown brake alone {s['drawdown brake only']:.2f} "
+        evidence.decide(e.vs_matched, "the overlay", matched),
+        drawdown_sentence(e.dd_vs_base, "the overlay", "the base portfolio", dd[OVERLAY], dd[BASE], threshold),
+        drawdown_sentence(e.dd_vs_matched, "the overlay", matched, dd[OVERLAY], dd[MATCHED], threshold),
+        f"Components alone: volatility targeting Sharpe {s['vol targeting only']:.2f} (max drawdown "
+        f"{dd['vol targeting only']:.1%}), drawdown brake Sharpe {s['drawdown brake only']:.2f} "
         f"({dd['drawdown brake only']:.1%}).",
-        "Volatility targeting's contribution (full overlay vs brake alone): "
-        + evidence.decide(e.vol_effect, "the full overlay", "the brake alone"),
-        "The brake's contribution (full overlay vs volatility targeting alone): "
-        + evidence.decide(e.brake_effect, "the full overlay", "volatility targeting alone"),
+        components_sentence(e, threshold),
     ]
     if e.n_trials:
-        parts.append(f"The best of the {e.n_trials} sensitivity cells ({e.best_cell}, Sharpe {e.best_sharpe:.2f}) "
-                     f"has a deflated Sharpe ratio of {e.deflated_sharpe:.2f} (probability that its true Sharpe "
-                     f"is above zero after {e.n_trials} trials; 0.95 would be evidence at the 5% level).")
-    cut_base = dd[OVERLAY] > dd["base (1x)"]
-    cut_matched = dd[OVERLAY] > dd[MATCHED]
+        parts.append(sensitivity_sentence(e))
     parts.append(
         f"Verdict: the overlay {_verdict(e.vs_base)} the Sharpe ratio of the base portfolio and "
         f"{_verdict(e.vs_matched)} that of matched constant leverage; its max drawdown is "
-        f"{'smaller' if cut_base else 'not smaller'} than the base's and "
-        f"{'smaller' if cut_matched else 'not smaller'} than matched leverage's.")
+        f"{_dd_verdict(e.dd_vs_base, threshold)} the base's and {_dd_verdict(e.dd_vs_matched, threshold)} "
+        "matched leverage's.")
     return " ".join(parts)
+
+
+def evidence_lines(e: OverlayEvidence, threshold: float = DD_THRESHOLD) -> list[str]:
+    """The paired comparisons, one line each: Sharpe differences, then max-drawdown differences."""
+    matched = f"constant {e.avg_leverage:.2f}x leverage"
+    worse = {"vs_base": "the base portfolio", "vs_matched": matched, "vol_effect": "the brake alone",
+             "brake_effect": "volatility targeting alone"}
+    lines = [f"Sharpe {k:>12}: " + evidence.decide(getattr(e, k), "the overlay", w) for k, w in worse.items()]
+    dd = e.max_drawdown
+    for k, (a, b) in PAIRS.items():
+        lines.append(f"MaxDD  {k:>12}: " + drawdown_sentence(getattr(e, f"dd_{k}"), "the overlay", worse[k],
+                                                             dd[a], dd[b], threshold))
+    return lines
+
+
+def evaluated_frame(frame: pd.DataFrame, overlay_run: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (e.g. the loaded prices, with their provenance) on the overlay's evaluated dates only,
+    so the answer's label states the evaluation period, not the covariance warm-up."""
+    return frame.loc[overlay_run.index[0]:overlay_run.index[-1]]
 
 
 def recorded(e: OverlayEvidence, table: pd.DataFrame) -> dict:
     """The recorded keys besides ``answer``."""
-    return {"sharpe_base": e.sharpe["base (1x)"], "sharpe_dynamic": e.sharpe[OVERLAY],
+    return {"sharpe_base": e.sharpe[BASE], "sharpe_dynamic": e.sharpe[OVERLAY],
             "sharpe_matched_leverage": e.sharpe[MATCHED], "maxdd_dynamic": e.max_drawdown[OVERLAY],
             "sharpe_diff_ci": {"vs_base": e.vs_base.as_list(), "vs_matched": e.vs_matched.as_list()},
             "ablation": {k: {"sharpe": float(r["Sharpe"]), "max_drawdown": float(r["Max drawdown"]),
                              "cagr": float(r["CAGR"])} for k, r in table.iterrows()},
-            "deflated_sharpe_best_cell": e.deflated_sharpe}
+            "deflated_sharpe_best_cell": e.deflated_sharpe,
+            "maxdd_diff_ci": {"vs_base": e.dd_vs_base.as_list(), "vs_matched": e.dd_vs_matched.as_list()},
+            "cells_beating_base": e.n_beat_base,
+            "sharpe_diff_ci_best_cell_vs_base": None if e.best_vs_base is None else e.best_vs_base.as_list()}
 
 
 # --------------------------------------------------------------------------- outputs
@@ -301,35 +457,18 @@ def notebook_defaults(path: Path) -> dict:
     raise ValueError(f"{path} has no cell tagged 'parameters'")
 
 
-def _text(value) -> str:
-    if isinstance(value, str) and ("/" in value or "\\" in value):
-        value = Path(value).name  # a data folder: its name
-    return str(value).replace("/", "-").replace(" ", "").replace("\\", "-")
-
-
-def run_folder(output_dir: str | Path | None, namespace: dict, defaults: dict) -> Path:
+def run_folder(output_dir: str | Path | None) -> Path:
     """Where this run writes its side outputs.
 
-    ``output_dir`` given: that folder (relative to the project root unless absolute). ``None``: a
-    folder of its own under ``reports/05_drawdown_aware_leverage/``, named by the parameters that
-    differ from the notebook's ``defaults`` (``defaults`` when none do; the data source counts even
-    when it came from ``$QN_DATA_SOURCE``). A sweep therefore writes one folder per combination and
-    re-running a combination rewrites its own folder only.
+    ``output_dir`` given (the runner passes the run's own report folder): that folder, relative to
+    the project root unless absolute. ``None`` (interactive use, nbval): a fresh temporary folder
+    (``05_outputs-*`` under the system's temporary directory), never a fixed path under ``reports/``.
     """
-    from helpers.data import resolve_source
     from helpers.reporting import project_path
 
     if output_dir not in (None, ""):
         return project_path(output_dir)
-    current = {k: namespace[k] for k in defaults if k in namespace}
-    if "data_source" in current:
-        current["data_source"] = resolve_source(current["data_source"])
-        defaults = {**defaults, "data_source": "synthetic"}
-    changed = {k: v for k, v in current.items() if k != "output_dir" and v != defaults[k]}
-    name = "__".join(f"{k}={_text(v)}" for k, v in changed.items()) or "defaults"
-    if len(name) > 100:
-        name = name[:80] + "__" + hashlib.sha256(name.encode()).hexdigest()[:12]
-    return project_path("reports") / NOTEBOOK / name
+    return Path(tempfile.mkdtemp(prefix="05_outputs-"))
 
 
 def write_outputs(folder: Path, daily: pd.DataFrame, summary: dict) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,31 +220,119 @@ def test_sensitivity_cells_cross_the_grid_then_sweep_one_at_a_time():
     assert sharpe == table["Sharpe"].max() and n == 6 and 0 <= dsr <= 1
 
 
-def evidence_with(vs_base, vs_matched):
-    iv = lambda est, lo, hi: Interval(est, lo, hi)  # noqa: E731
+def test_max_drawdowns_by_hand():
+    r = np.array([[0.10, -0.05], [-0.20, 0.02], [0.05, -0.01], [-0.10, 0.0]])
+    # column 0: equity 1.1, 0.88, 0.924, 0.8316, peak 1.1; column 1: equity 0.95, 0.969, 0.95931, 0.95931
+    # under the starting peak of 1, so the first-day loss is the worst drawdown
+    np.testing.assert_allclose(st.max_drawdowns(r), [0.8316 / 1.1 - 1, -0.05], rtol=1e-12)
+
+
+def test_maxdd_diff_ci_is_paired_and_signed():
+    from helpers.metrics import max_drawdown
+
+    b = returns(800, seed=5, mu=-0.0002, sd=0.012)
+    same = st.maxdd_diff_ci(b, b.copy(), reps=200)
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)  # paired: identical series, zero gap
+    half = 0.5 * b  # half the exposure of a losing series: a shallower worst drawdown
+    ci = st.maxdd_diff_ci(half, b, reps=300)
+    assert ci.estimate == pytest.approx(max_drawdown(half) - max_drawdown(b), rel=1e-12)
+    assert 0 < ci.low < ci.estimate < ci.high
+    assert st.maxdd_diff_ci(b, half, reps=300).high < 0
+
+
+IV = Interval
+
+
+@pytest.mark.parametrize("ci, expected", [
+    (IV(0.006, -0.15, 0.045), "have about the same max drawdown (-24.7% vs -25.3%): the gap is +0.6 points "
+                              "(95% CI -15.0 to +4.5), under 2 points."),
+    (IV(0.01, 0.005, 0.02), "have about the same max drawdown"),  # excludes zero, but under 2 points
+    (IV(0.05, -0.01, 0.08), "No evidence that the overlay and the base differ in max drawdown"),
+    (IV(0.05, 0.01, 0.08), "The overlay has a smaller max drawdown than the base (-24.7% vs -25.3%): "
+                           "+5.0 points (95% CI +1.0 to +8.0) shallower."),
+    (IV(-0.05, -0.08, -0.01), "The overlay has a larger max drawdown than the base"),
+])
+def test_drawdown_sentence_follows_size_and_interval(ci, expected):
+    assert expected in st.drawdown_sentence(ci, "the overlay", "the base", -0.247, -0.253)
+
+
+def evidence_with(vs_base, vs_matched, dd_base=(0.02, 0.005, 0.04), dd_matched=(0.11, 0.05, 0.2),
+                  dd_vol=(-0.03, -0.16, 0.01), dd_brake=(0.06, 0.01, 0.08), brake=(-0.05, -0.1, 0.02)):
     names = ["base (1x)", "vol targeting only", "drawdown brake only", st.OVERLAY, st.MATCHED]
     return st.OverlayEvidence(sharpe=dict(zip(names, [0.8, 0.9, 0.8, 0.85, 0.7])),
                               max_drawdown=dict(zip(names, [-0.2, -0.21, -0.18, -0.19, -0.3])), avg_leverage=1.5,
-                              vs_base=iv(*vs_base), vs_matched=iv(*vs_matched), vol_effect=iv(0.05, -0.1, 0.2),
-                              brake_effect=iv(-0.05, -0.1, 0.02), best_cell="lev_max=1.5", best_sharpe=0.95,
-                              deflated_sharpe=0.6, n_trials=30)
+                              vs_base=IV(*vs_base), vs_matched=IV(*vs_matched), vol_effect=IV(0.05, -0.1, 0.2),
+                              brake_effect=IV(*brake), dd_vs_base=IV(*dd_base), dd_vs_matched=IV(*dd_matched),
+                              dd_vol_effect=IV(*dd_vol), dd_brake_effect=IV(*dd_brake),
+                              best_cell="lev_max=1.5", best_sharpe=0.95, deflated_sharpe=0.99, n_trials=30,
+                              base_psr=0.9997, n_beat_base=4, best_vs_base=IV(0.15, -0.05, 0.3))
 
 
 def test_answer_says_no_evidence_when_the_interval_spans_zero():
-    text = st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3)))
+    text = st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3), dd_base=(0.005, -0.1, 0.03),
+                                        dd_matched=(0.11, -0.02, 0.2)))
     assert "No evidence that the overlay and the base portfolio differ" in text
     assert "No evidence that the overlay and constant 1.50x leverage differ" in text
-    assert "shows no evidence of changing the Sharpe ratio of the base" in text
-    assert "beats" not in text.split("Verdict")[1]
+    assert "No evidence that the overlay and constant 1.50x leverage differ in max drawdown" in text
+    assert "The overlay and the base portfolio have about the same max drawdown (-19.0% vs -20.0%)" in text
+    verdict = text.split("Verdict")[1]
+    assert "shows no evidence of changing the Sharpe ratio of the base" in verdict
+    assert "max drawdown is about the same as the base's and not distinguishable from matched" in verdict
+    assert "beats" not in verdict and "smaller" not in verdict
 
 
 def test_answer_states_a_difference_when_the_interval_excludes_zero():
-    text = st.answer_text(evidence_with((0.25, 0.05, 0.45), (-0.2, -0.35, -0.05)))
+    text = st.answer_text(evidence_with((0.25, 0.05, 0.45), (-0.2, -0.35, -0.05), dd_base=(0.03, 0.01, 0.05)))
     assert "The overlay beats the base portfolio on Sharpe ratio: the difference is +0.25 (95% CI +0.05 to +0.45)" in text
     assert "The overlay trails constant 1.50x leverage" in text
+    assert "The overlay has a smaller max drawdown than the base portfolio (-19.0% vs -20.0%): +3.0 points" in text
     assert "the overlay improves the Sharpe ratio of the base portfolio and worsens that of matched" in text
     assert "max drawdown is smaller than the base's and smaller than matched leverage's" in text
-    assert "30 sensitivity cells" in text and "deflated Sharpe ratio of 0.60" in text
+
+
+def test_answer_calls_small_drawdown_gaps_about_the_same_even_when_significant():
+    text = st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3), dd_base=(0.006, 0.001, 0.01)))
+    assert "max drawdown is about the same as the base's" in text.split("Verdict")[1]
+
+
+def test_answer_names_the_component_that_does_the_work():
+    # Sharpe: neither interval excludes zero; drawdown: the brake's does (+6 points), vol targeting's does not
+    text = st.components_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
+    assert "on Sharpe, volatility targeting's part (overlay minus brake alone) is +0.05 (95% CI -0.10 to +0.20)" in text
+    assert "so neither component's part is distinguishable from zero" in text
+    assert "the brake's is +6.0 points (95% CI +1.0 to +8.0), so the brake (shrinks it) accounts for the change " \
+           "in max drawdown" in text
+    lower = st.components_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2), brake=(-0.06, -0.1, -0.02),
+                                                 dd_brake=(0.01, 0.005, 0.02)))
+    assert "the brake (lowers it) accounts for the change in Sharpe ratio" in lower
+    assert "neither component's part is clear (an interval excluding zero and at least 2 points)" in lower
+
+
+def test_sensitivity_sentence_tests_the_best_cell_against_zero_and_against_the_base():
+    text = st.sensitivity_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
+    assert "4 of the 30 cells have a higher Sharpe ratio than the base's 0.80" in text
+    assert "tests its Sharpe against zero, not against the base" in text
+    assert "probabilistic Sharpe ratio 1.000 against zero), so it is no evidence for the overlay" in text
+    assert "No evidence that the best cell and the base portfolio differ in Sharpe ratio: the difference is +0.15" in text
+    assert "optimistic" in text
+    assert "Sensitivity: 4 of the 30" in st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
+
+
+def test_with_sensitivity_counts_cells_above_the_base():
+    base = returns(500, seed=7)
+    ex = pd.DataFrame({"a": base + 0.0002, "b": base - 0.0004, "c": base * 1.5 - 0.0003}) - per_period_rate(0.02)
+    table = pd.DataFrame({"Sharpe": [1.0, 0.2, 0.9], "daily Sharpe": [0.06, 0.01, 0.04]}, index=list(ex))
+    e = replace(evidence_with((0.0, -0.1, 0.1), (0.0, -0.1, 0.1)), n_trials=0, n_beat_base=0, best_vs_base=None)
+    out = st.with_sensitivity(e, table, ex, CONV.excess(base), reps=200)
+    assert out.n_beat_base == 2 and out.n_trials == 3 and out.best_cell == "a"  # 1.0 and 0.9 beat the base's 0.8
+    assert out.best_vs_base.estimate == pytest.approx(0.0002 / base.std() * np.sqrt(252), rel=1e-9)
+    assert out.best_vs_base.low < out.best_vs_base.estimate < out.best_vs_base.high
+    # the base's PSR against zero, from Bailey & Lopez de Prado's formula (scipy moments)
+    from scipy import stats
+    x = CONV.excess(base).to_numpy()
+    sr = x.mean() / x.std(ddof=1)
+    z = sr * np.sqrt(len(x) - 1) / np.sqrt(1 - stats.skew(x) * sr + (stats.kurtosis(x, fisher=False) - 1) / 4 * sr**2)
+    assert out.base_psr == pytest.approx(stats.norm.cdf(z), rel=1e-9)
 
 
 def test_recorded_keys():
@@ -251,24 +340,36 @@ def test_recorded_keys():
     table = pd.DataFrame({"Sharpe": e.sharpe, "Max drawdown": e.max_drawdown, "CAGR": 0.1})
     rec = st.recorded(e, table)
     assert rec["sharpe_diff_ci"] == {"vs_base": [-0.1, 0.2], "vs_matched": [-0.02, 0.3]}
+    assert rec["maxdd_diff_ci"] == {"vs_base": [0.005, 0.04], "vs_matched": [0.05, 0.2]}
     assert rec["ablation"][st.OVERLAY] == {"sharpe": 0.85, "max_drawdown": -0.19, "cagr": 0.1}
     assert {"sharpe_base", "sharpe_dynamic", "sharpe_matched_leverage", "maxdd_dynamic",
             "deflated_sharpe_best_cell"} <= set(rec)
 
 
-def test_run_folder_is_one_per_parameter_combination(tmp_path):
+def test_answer_frame_is_the_evaluated_period():
+    idx = pd.bdate_range("2010-01-01", periods=50)
+    prices = pd.DataFrame({"A": np.arange(50.0)}, index=idx)
+    prices.attrs["provenance"] = {"source": "synthetic"}
+    run = pd.DataFrame({"ret": 0.0}, index=idx[20:45])
+    out = st.evaluated_frame(prices, run)
+    assert (out.index[0], out.index[-1]) == (idx[20], idx[44]) and out.attrs == prices.attrs
+
+
+def test_run_folder_is_the_runners_folder_or_a_fresh_temporary_one(tmp_path):
+    import tempfile
+
     from helpers.catalogue import PROJECT_ROOT
 
-    defaults = {"data_source": None, "target_vol": 0.12, "lev_max": 2.0, "output_dir": None}
-    root = PROJECT_ROOT / "reports" / st.NOTEBOOK
-    assert st.run_folder(None, dict(defaults), defaults) == root / "defaults"
-    assert st.run_folder(None, {**defaults, "target_vol": 0.08}, defaults) == root / "target_vol=0.08"
-    assert st.run_folder(None, {**defaults, "data_source": str(tmp_path), "lev_max": 3.0}, defaults) == \
-        root / f"data_source={tmp_path.name}__lev_max=3.0"
-    assert st.run_folder(str(tmp_path / "x"), defaults, defaults) == tmp_path / "x"
-    (tmp_path / ("a" * 120)).mkdir()
-    long = st.run_folder(None, {**defaults, "data_source": str(tmp_path / ("a" * 120))}, defaults)
-    assert len(long.name) <= 100
+    assert st.run_folder(str(tmp_path / "x")) == tmp_path / "x"
+    assert st.run_folder("reports/set/05") == PROJECT_ROOT / "reports" / "set" / "05"
+    a, b = st.run_folder(None), st.run_folder(None)
+    try:
+        assert a != b and a.is_dir() and b.is_dir() and not any(a.iterdir())
+        assert a.parent == Path(tempfile.gettempdir()) and a.name.startswith("05_outputs-")
+        assert not a.is_relative_to(PROJECT_ROOT)
+    finally:
+        a.rmdir()
+        b.rmdir()
 
 
 def test_notebook_defaults_read_the_parameters_cell():
