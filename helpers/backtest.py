@@ -33,23 +33,44 @@ class CashConvention:
     ----------
     cash_rate : float or Series
         Annual rate earned on cash (0.02 = 2 %), or a daily Series of per-day cash returns
-        (e.g. ``prices["SHV"].pct_change()``), which is reindexed to the backtest's dates with
-        missing days filled by the previous value.
+        (e.g. ``prices["SHV"].pct_change()``), reindexed to the backtest's dates; days it does not
+        cover earn ``fallback_rate``. :meth:`from_parameters` builds it from a ticker.
     financing_spread : float
         Annual spread over ``cash_rate`` paid on borrowed cash (negative cash balance).
     borrow_fee : float
         Annual fee on the notional of short positions.
     cost_bps : float
         Trading cost per side in basis points of the notional traded (5 = 0.05 %).
+    fallback_rate : float
+        Annual rate for days a cash-rate Series does not cover (before a fund's first price).
     """
 
     cash_rate: float | pd.Series = 0.02
     financing_spread: float = 0.01
     borrow_fee: float = 0.005
     cost_bps: float = 5.0
+    fallback_rate: float = 0.02
+
+    @classmethod
+    def from_parameters(cls, cash_rate: float | str, financing_spread: float, borrow_fee: float,
+                        cost_bps: float, source=None) -> CashConvention:
+        """The convention from a notebook's parameters; ``cash_rate`` may name a T-bill fund.
+
+        With a ticker (e.g. ``"SHV"``) the cash rate is that fund's daily return from the same
+        data source as the notebook's prices (the simulated market, a CSV folder or Yahoo), so
+        cash earns what T-bills paid; days outside its history earn ``fallback_rate`` (2 %).
+        """
+        if isinstance(cash_rate, str):
+            from helpers.data import load_prices
+
+            fund = load_prices([cash_rate], source=source)[cash_rate].dropna()
+            rate = fund.pct_change(fill_method=None).iloc[1:].rename(cash_rate)
+            rate.attrs["ticker"] = cash_rate
+            return cls(rate, financing_spread, borrow_fee, cost_bps)
+        return cls(float(cash_rate), financing_spread, borrow_fee, cost_bps)
 
     def __post_init__(self):
-        for name in ("financing_spread", "borrow_fee", "cost_bps"):
+        for name in ("financing_spread", "borrow_fee", "cost_bps", "fallback_rate"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value}")
@@ -64,7 +85,7 @@ class CashConvention:
     def daily_cash(self, index: pd.DatetimeIndex) -> pd.Series:
         """Per-day cash return on ``index`` (n_days,): compounded from the annual rate, or the series."""
         if isinstance(self.cash_rate, pd.Series):
-            s = self.cash_rate.reindex(index).ffill().fillna(0.0)
+            s = self.cash_rate.reindex(index).fillna(metrics.per_period_rate(self.fallback_rate))
         else:
             s = pd.Series(metrics.per_period_rate(float(self.cash_rate)), index=index)
         return s.rename("cash")
@@ -84,8 +105,15 @@ class CashConvention:
 
     def describe(self) -> str:
         """One line stating the convention, for a notebook's Method section."""
-        rate = ("a daily series" if isinstance(self.cash_rate, pd.Series)
-                else f"{float(self.cash_rate):.2%} a year")
+        if isinstance(self.cash_rate, pd.Series):
+            name = self.cash_rate.attrs.get("ticker", "a T-bill fund")
+            s = self.cash_rate.dropna()
+            years = len(s) / TRADING_DAYS
+            mean = (1 + s).prod() ** (1 / years) - 1 if years else float("nan")
+            rate = (f"{name}'s daily return (a T-bill fund, same data source; {mean:.2%} a year on average "
+                    f"from {s.index[0].date()} to {s.index[-1].date()}, {self.fallback_rate:.2%} outside that)")
+        else:
+            rate = f"{float(self.cash_rate):.2%} a year"
         return (f"cash earns {rate}; borrowed cash pays that plus {self.financing_spread:.2%}; "
                 f"shorts pay a {self.borrow_fee:.2%} borrow fee; trades cost {self.cost_bps:g} bp per side "
                 "of the notional traded; Sharpe is in excess of the same cash rate")

@@ -123,3 +123,18 @@ def test_bad_convention_values_are_named():
         CashConvention(borrow_fee=-0.01)
     with pytest.raises(TypeError, match="CashConvention"):
         run_backtest(pd.DataFrame({"a": [0.0]}, index=IDX[:1]), pd.DataFrame({"a": [1.0]}, index=IDX[:1]), 0.001)
+
+
+def test_cash_rate_series_covers_missing_days_with_the_stated_fallback():
+    tbill = pd.Series([0.001, 0.002], index=IDX[2:4])
+    conv = CashConvention(cash_rate=tbill, fallback_rate=0.03)
+    np.testing.assert_allclose(conv.daily_cash(IDX[:5]), [daily(0.03), daily(0.03), 0.001, 0.002, daily(0.03)])
+
+
+def test_a_ticker_cash_rate_is_that_funds_daily_return_from_the_same_source(tmp_path):
+    (tmp_path / "SHV.csv").write_text("Date,Close\n2024-01-02,100\n2024-01-03,100.02\n2024-01-04,100.03\n")
+    conv = CashConvention.from_parameters("SHV", 0.01, 0.005, 5, source=tmp_path)
+    cash = conv.daily_cash(pd.DatetimeIndex(["2024-01-03", "2024-01-04", "2024-01-05"]))
+    np.testing.assert_allclose(cash, [0.0002, 0.01 / 100.02, daily(0.02)], rtol=1e-9)
+    assert "SHV's daily return" in conv.describe() and "2024-01-03 to 2024-01-04" in conv.describe()
+    assert CashConvention.from_parameters(0.03, 0.01, 0.005, 5).cash_rate == 0.03
