@@ -351,8 +351,12 @@ def sensitivity_sentence(e: OverlayEvidence) -> str:
     s = (f"Sensitivity: {e.n_beat_base} of the {e.n_trials} cells have a higher Sharpe ratio than the base's "
          f"{e.sharpe[BASE]:.2f}. The best cell ({e.best_cell}, Sharpe {e.best_sharpe:.2f}) has a deflated Sharpe "
          f"ratio of {e.deflated_sharpe:.2f} after {e.n_trials} trials; that tests its Sharpe against zero, not "
-         f"against the base, and the unlevered base passes the same test (probabilistic Sharpe ratio "
-         f"{e.base_psr:.3f} against zero), so it is no evidence for the overlay.")
+         f"against the base")
+    if e.base_psr >= 0.95:
+        s += (f", and the unlevered base passes the same test (probabilistic Sharpe ratio {e.base_psr:.4f} "
+              "against zero), so it is no evidence for the overlay over the base.")
+    else:
+        s += f" (the unlevered base's probabilistic Sharpe ratio against zero is {e.base_psr:.4f})."
     if e.best_vs_base is not None:
         s += (" Against the base: " + evidence.decide(e.best_vs_base, "the best cell", "the base portfolio")
               + " This interval is optimistic: the best cell was chosen on the same data.")

@@ -312,7 +312,11 @@ def test_sensitivity_sentence_tests_the_best_cell_against_zero_and_against_the_b
     text = st.sensitivity_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
     assert "4 of the 30 cells have a higher Sharpe ratio than the base's 0.80" in text
     assert "tests its Sharpe against zero, not against the base" in text
-    assert "probabilistic Sharpe ratio 1.000 against zero), so it is no evidence for the overlay" in text
+    assert "base passes the same test (probabilistic Sharpe ratio 0.9997 against zero), so it is no evidence " \
+           "for the overlay over the base." in text
+    weak = st.sensitivity_sentence(replace(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)), base_psr=0.8))
+    assert "(the unlevered base's probabilistic Sharpe ratio against zero is 0.8000)." in weak
+    assert "no evidence for the overlay" not in weak
     assert "No evidence that the best cell and the base portfolio differ in Sharpe ratio: the difference is +0.15" in text
     assert "optimistic" in text
     assert "Sensitivity: 4 of the 30" in st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
