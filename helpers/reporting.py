@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +67,27 @@ def data_banner(frame) -> None:
     record("data", prov.as_dict())
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def file_mode(executable: bool = False) -> int:
+    """The mode a plain ``open()`` would give a new file: 0666 (0777) less the umask.
+
+    ``tempfile.mkstemp`` creates 0600 files; files renamed into place get this mode instead, so
+    reports and caches are readable by others exactly when the umask allows it.
+    """
+    with _UMASK_LOCK:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return (0o777 if executable else 0o666) & ~umask
+
+
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
 
     Readers never see a half-written file; on failure the temporary file is removed and an
-    existing ``path`` is left as it was.
+    existing ``path`` is left as it was. The file gets the umask's usual mode (0644 under the
+    common umask 022), not ``mkstemp``'s 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +95,7 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -106,16 +124,20 @@ def source_label(frame) -> str:
         what = f"the simulated market ({prov.source}; not real prices)"
     elif prov.source == "yfinance":
         what = "Yahoo Finance prices"
-    else:
-        what = f"prices from the CSV folder '{Path(prov.source).name}'"
-    return f"{what}, {prov.first_date} to {prov.last_date}"
+    else:  # a CSV folder: "csv:NAME" (or a path, from older runs)
+        what = f"prices from the CSV folder '{Path(prov.source.removeprefix('csv:')).name}'"
+    # the dates of the frame passed (after any trimming), not those recorded when it was loaded
+    first, last = (frame.index[0], frame.index[-1]) if len(frame.index) else (prov.first_date, prov.last_date)
+    first, last = (d.date().isoformat() if hasattr(d, "date") else str(d) for d in (first, last))
+    return f"{what}, {first} to {last}"
 
 
 def answer(text: str, frame) -> str:
     """Print and ``record("answer", ...)`` a notebook's computed answer, prefixed with its data source.
 
     ``text`` is built by code from the results (effect sizes, 95% intervals, a plain decision), so
-    it stays true on every data source; ``frame`` is the loaded price frame (for the label).
+    it stays true on every data source; ``frame`` is the loaded frame, trimmed to the dates the
+    answer is about (its first and last dates are printed; its provenance names the source).
     Returns the full text.
     """
     import textwrap

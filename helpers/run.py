@@ -1,9 +1,10 @@
 """Batch runner: execute the notebooks with papermill into ``reports/`` and render HTML.
 
     python -m helpers.run                          # every notebook, default parameters
-    python -m helpers.run --only 01 03 -p seed 7   # some notebooks, a parameter override
+    python -m helpers.run --only 01 02 04 -p seed 7
     python -m helpers.run --data-source ../shared/market-data
     python -m helpers.run --params-file sweep.yml --jobs 2
+    python -m helpers.run --dry-run ...            # check the input, print the plan, run nothing
     python -m helpers.run --in-place               # refresh the committed notebooks' outputs
 
 A parameter file maps a notebook (its number or name) to fixed ``parameters`` and an optional
@@ -13,23 +14,49 @@ A parameter file maps a notebook (its number or name) to fixed ``parameters`` an
       parameters: {start: "2012-01-01"}
       sweep: {target_vol: [0.08, 0.10, 0.12]}
 
-Exit status: 0 all ran, 1 a notebook failed (the others still run), 2 bad input.
+Every run is a *report set*, ``reports/runs/<name>/``: the executed notebook, its HTML with
+and without code, the key results it recorded (``<name>.json``) and ``run.json`` (status,
+parameters, times, environment). ``<name>`` is the notebook's stem plus every parameter that
+differs from the notebook's default, made safe for file names and URLs (a hash is added when
+the readable part is shortened or had to be changed). A set is written into a staging folder
+and published with one atomic step (``runs/<name>`` is a symlink swapped to the new folder),
+so a reader or a crash sees either the old set or the new one, whole. A run that fails
+publishes ``runs/<name>.failed/`` (the partial notebook) and keeps the earlier good set; a
+later good run removes it. ``reports/index.html`` and ``reports/runs.json`` list every set in
+the folder, read from their ``run.json``, and are rebuilt under a lock after each publication,
+so several runners can share one output folder.
+
+Exit status: 0 all ran, 1 a notebook failed (the others still run), 2 bad input,
+130 / 143 interrupted by SIGINT / SIGTERM (unfinished runs leave nothing behind).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
+import datetime as dt
+import fcntl
 import functools
+import hashlib
 import html
 import itertools
 import json
+import multiprocessing
 import os
+import re
+import secrets
+import shutil
+import signal
+import socket
 import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait as wait_for
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -39,6 +66,10 @@ from helpers.reporting import atomic_write_text
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORT_DIR = PROJECT_ROOT / "reports"
 DEFAULT_TIMEOUT = 1200  # seconds per cell
+RUNS = "runs"            # reports/runs/<set> -> .store/<set>~<run id>
+FAILED = ".failed"       # suffix of a failed run's set
+SLUG_LIMIT = 60          # characters of readable parameters in a report name
+STOP_GRACE = 15          # seconds a stopped worker gets before it is killed
 
 
 class UsageError(Exception):
@@ -49,7 +80,7 @@ class UsageError(Exception):
 class Job:
     notebook: Path
     parameters: dict
-    name: str  # report stem
+    name: str  # report set name
 
 
 @dataclass
@@ -59,10 +90,18 @@ class Result:
     parameters: dict
     status: str
     duration: float
-    report: str = ""
-    html: str = ""
+    report: str = ""     # the executed (or partial) notebook, relative to the output folder
+    html: str = ""       # the report without code, relative to the output folder
     error: str = ""
     records: dict = field(default_factory=dict)
+    started: str = ""
+    finished: str = ""
+    files: dict = field(default_factory=dict)  # role -> file name inside the set
+    refresh_data: bool = False
+
+    @property
+    def set_name(self) -> str:
+        return self.name if self.status == "ok" else self.name + FAILED
 
 
 # --------------------------------------------------------------------------- inputs
@@ -99,54 +138,125 @@ def parse_value(text: str):
 
 @functools.lru_cache(maxsize=64)
 def notebook_parameters(path: Path) -> dict:
-    """The parameters cell's names and default values of a notebook (inspected once per path)."""
+    """The parameters cell's names and default values (as source text), inspected once per path."""
     import papermill as pm
 
     return {name: info["default"] for name, info in pm.inspect_notebook(str(path)).items()}
 
 
-def check_parameters(path: Path, params: dict) -> None:
-    """Unknown names and values of the wrong type raise UsageError naming them."""
-    import ast
+_NO_DEFAULT = object()
 
-    defaults = notebook_parameters(path)
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise UsageError(f"{path.stem}: unknown parameter(s) {', '.join(unknown)}. "
-                         f"Its parameters: {', '.join(defaults)}")
-    for name, value in params.items():
+
+def default_values(path: Path) -> dict:
+    """The parameters' default values as Python objects (``_NO_DEFAULT`` where not a literal)."""
+    out = {}
+    for name, text in notebook_parameters(path).items():
         try:
-            default = ast.literal_eval(defaults[name])
-        except (ValueError, SyntaxError):
+            out[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError):
+            out[name] = _NO_DEFAULT
+    return out
+
+
+def check_parameters(path: Path, params: dict, where: str = "") -> dict:
+    """``params`` checked against the notebook's parameters cell; returns them typed.
+
+    Unknown names and values of the wrong type raise UsageError naming them (and ``where``,
+    e.g. the parameter file and key). A whole float is accepted for an int parameter and
+    becomes an int; 2.5 is not.
+    """
+    prefix = f"{where}: " if where else ""
+    defaults = default_values(path)
+    unknown = [k for k in params if k not in defaults]
+    if unknown:
+        raise UsageError(f"{prefix}{path.stem}: unknown parameter(s) {', '.join(map(str, unknown))}. "
+                         f"Its parameters: {', '.join(defaults)}")
+    typed = {}
+    for name, value in params.items():
+        default = defaults[name]
+        typed[name] = value
+        if default is _NO_DEFAULT or default is None or value is None:
             continue
-        if default is None or value is None:
-            continue
-        numeric = (int, float)
-        ok = (isinstance(value, numeric) and not isinstance(value, bool) and isinstance(default, numeric)
-              and not isinstance(default, bool)) or isinstance(value, type(default))
+        if isinstance(default, bool) or isinstance(value, bool):
+            ok = isinstance(value, bool) and isinstance(default, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            if ok:
+                typed[name] = int(value)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float)
+            if ok:
+                typed[name] = float(value)
+        else:
+            ok = isinstance(value, type(default))
         if not ok:
-            raise UsageError(f"{path.stem}: parameter {name} expects {type(default).__name__} "
+            raise UsageError(f"{prefix}{path.stem}: parameter {name} expects {type(default).__name__} "
                              f"(default {default!r}); got {value!r}")
+    return typed
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error, not 'last wins'."""
+
+
+def _construct_unique_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, f"found the key {key!r} twice "
+                f"(first on line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+SPEC_KEYS = ("parameters", "sweep")
 
 
 def read_params_file(path: Path) -> dict:
+    """A parameter file's ``{notebook key: {"parameters": {...}, "sweep": {...}}}``, its shape checked.
+
+    Duplicate keys, keys other than ``parameters`` and ``sweep``, a ``parameters`` that is not a
+    mapping, sweep values that are not non-empty lists of distinct values: UsageError naming
+    the file and key. Parameter names and types are checked against each notebook by :func:`plan`.
+    """
+    path = Path(path)
     try:
-        content = yaml.safe_load(path.read_text())
+        content = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"Cannot read parameter file {path}: {exc}") from exc
     if content is None:
         return {}
     if not isinstance(content, dict):
-        raise UsageError(f"{path}: expected a mapping of notebook -> {{parameters, sweep}}")
+        raise UsageError(f"{path}: expected a mapping of notebook -> {{parameters, sweep}}; "
+                         f"got {type(content).__name__}")
+    for key, spec in content.items():
+        where = f"{path}: {key}"
+        if spec is None:
+            continue
+        if not isinstance(spec, dict):
+            raise UsageError(f"{where}: expected a mapping with 'parameters' and/or 'sweep'; got {spec!r}")
+        unknown = [str(k) for k in spec if k not in SPEC_KEYS]
+        if unknown:
+            raise UsageError(f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)}. "
+                             f"Valid keys: {', '.join(SPEC_KEYS)}")
+        for part in SPEC_KEYS:
+            if spec.get(part) is not None and not isinstance(spec[part], dict):
+                raise UsageError(f"{where}: {part} must be a mapping of name: value; got {spec[part]!r}")
+        for name, values in (spec.get("sweep") or {}).items():
+            if not isinstance(values, list) or not values:
+                raise UsageError(f"{where}: sweep values must be non-empty lists; {name} is {values!r}")
+            texts = [json.dumps(v, sort_keys=True) for v in values]
+            dupes = sorted({t for t in texts if texts.count(t) > 1})
+            if dupes:
+                raise UsageError(f"{where}: sweep {name} lists {', '.join(dupes)} more than once")
+        both = sorted(set(spec.get("parameters") or {}) & set(spec.get("sweep") or {}))
+        if both:
+            raise UsageError(f"{where}: {', '.join(both)} both fixed in parameters and swept")
     return content
-
-
-def slug(params: dict) -> str:
-    parts = []
-    for k, v in params.items():
-        text = str(v).replace("/", "-").replace(" ", "")
-        parts.append(f"{k}={text}")
-    return "__".join(parts)[:120]
 
 
 def names_of(notebook: Path) -> set[str]:
@@ -159,30 +269,144 @@ def key_matches(key, notebook: Path) -> bool:
     return bool({str(key), str(key).zfill(2)} & names_of(notebook))
 
 
-def plan(notebooks: list[Path], overrides: dict, file_params: dict) -> list[Job]:
-    """One job per notebook and sweep combination, parameters checked."""
+# --------------------------------------------------------------------------- names
+
+
+def _readable(value) -> tuple[str, bool]:
+    """A short text for a parameter value and whether it loses information."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value), False
+    if isinstance(value, int | float):
+        return repr(value), False
+    if isinstance(value, str):
+        if "/" in value or os.sep in value:
+            return Path(value).name or value, True
+        return value, False
+    if isinstance(value, dict):
+        return "-".join(f"{_readable(k)[0]}-{_readable(v)[0]}" for k, v in value.items()), True
+    if isinstance(value, list | tuple):
+        return "-".join(_readable(v)[0] for v in value), True
+    return str(value), True
+
+
+def _safe(text: str) -> str:
+    """Only letters, digits and ``._-``: safe in file names and URLs on every system."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "x"
+
+
+def _is_default(name: str, value, default) -> bool:
+    if name == "data_source" and value in (None, "synthetic") and default in (None, "synthetic"):
+        return True  # None means $QN_DATA_SOURCE, which the runner resolves and passes explicitly
+    return default is not _NO_DEFAULT and type(value) is type(default) and value == default
+
+
+def report_name(notebook: Path, params: dict) -> str:
+    """The report set's name: the stem plus every non-default parameter, in the cell's order.
+
+    ``05_drawdown_aware_leverage__target_vol=0.08``; values are made safe for file names and
+    URLs, and a hash of the parameters is added when that changed them or the readable part
+    is longer than ``SLUG_LIMIT``, so different parameters never share a name.
+    """
+    defaults = default_values(notebook)
+    changed = {k: params[k] for k in defaults if k in params and not _is_default(k, params[k], defaults[k])}
+    if not changed:
+        return notebook.stem
+    parts, lossy = [], False
+    for k, v in changed.items():
+        text, lost = _readable(v)
+        safe = _safe(text)
+        lossy |= lost or safe != text or safe.endswith(FAILED)
+        parts.append(f"{k}={safe}")
+    readable = "__".join(parts)
+    if lossy or len(readable) > SLUG_LIMIT:
+        digest = hashlib.sha256(json.dumps(changed, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        readable = readable[:SLUG_LIMIT].rstrip("-_.=") + f"__{digest}"
+    return f"{notebook.stem}__{readable}"
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def check_data_source(value, where: str) -> str | None:
+    """A ``data_source`` value validated and, for a folder, made absolute (notebooks run elsewhere)."""
+    from helpers.data import DataError, resolve_source
+
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{where}: data_source must be a string; got {value!r}")
+    if value == "":
+        raise UsageError(f"{where}: data_source is empty; use 'synthetic', 'yfinance' or a directory")
+    try:
+        return resolve_source(value)
+    except DataError as exc:
+        raise UsageError(f"{where}: {exc}") from exc
+
+
+def check_date_order(notebook: Path, params: dict, where: str) -> None:
+    """``start`` after ``end`` (also ``train_start``/``train_end`` and the like) is bad input."""
+    import pandas as pd
+
+    values = {**{k: v for k, v in default_values(notebook).items() if v is not _NO_DEFAULT}, **params}
+    for name, start in values.items():
+        if not name.endswith("start"):
+            continue
+        end_name = name[: -len("start")] + "end"
+        end = values.get(end_name)
+        if start is None or end is None or not isinstance(start, str) or not isinstance(end, str):
+            continue
+        try:
+            if pd.Timestamp(start) > pd.Timestamp(end):
+                raise UsageError(f"{where}{notebook.stem}: {name} {start} is after {end_name} {end}")
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{where}{notebook.stem}: {name}={start!r} / {end_name}={end!r} are not "
+                             f"dates like 'YYYY-MM-DD' ({exc})") from exc
+
+
+def plan(notebooks: list[Path], overrides: dict, file_params: dict, where: str = "parameter file") -> list[Job]:
+    """One job per notebook and sweep combination, parameters checked, names unique."""
     stray = [str(k) for k in file_params if not any(key_matches(k, nb) for nb in notebooks)]
     if stray:
         known = sorted(set().union(*(names_of(nb) for nb in notebooks)))
-        raise UsageError(f"parameter file names no selected notebook: {', '.join(stray)}. "
+        raise UsageError(f"{where} names no selected notebook: {', '.join(stray)}. "
                          f"Use one of: {', '.join(known)}")
+    taking = {k: [nb for nb in notebooks if k in notebook_parameters(nb)] for k in overrides}
+    lacking = {k: v for k, v in taking.items() if 0 < len(v) < len(notebooks)}
+    if lacking:  # (a name no selected notebook has is reported as unknown below)
+        hints = []
+        for k, having in lacking.items():
+            numbers = " ".join(nb.stem.split("_")[0] for nb in having)
+            without = ", ".join(nb.stem for nb in notebooks if nb not in having)
+            hints.append(f"{without} {'has' if ',' not in without else 'have'} no parameter {k} "
+                         f"(use --only {numbers}, or a --params-file for per-notebook values)")
+        raise UsageError("a -p or --data-source value goes to every selected notebook, but "
+                         + "; ".join(hints))
     jobs = []
     for nb in notebooks:
-        spec = {}
-        for key, value in file_params.items():
-            if key_matches(key, nb):
-                spec = value or {}
-        fixed = dict(spec.get("parameters", {}))
-        sweep = spec.get("sweep", {}) or {}
-        for k, v in sweep.items():
-            if not isinstance(v, list) or not v:
-                raise UsageError(f"{nb.stem}: sweep values must be non-empty lists; {k} is {v!r}")
+        keys = [k for k in file_params if key_matches(k, nb)]
+        if len(keys) > 1:
+            raise UsageError(f"{where}: {nb.stem} is named twice ({', '.join(repr(k) for k in keys)}); "
+                             f"merge them into one entry")
+        spec = (file_params[keys[0]] or {}) if keys else {}
+        at = f"{where}: {keys[0]}" if keys else "command line"
+        fixed = dict(spec.get("parameters") or {})
+        sweep = dict(spec.get("sweep") or {})
+        clash = sorted(set(sweep) & set(overrides))
+        if clash:
+            raise UsageError(f"{at}: {', '.join(clash)} swept in the file and also set with -p")
+        check_parameters(nb, {**fixed, **{k: v[0] for k, v in sweep.items()}}, at)
         combos = [dict(zip(sweep, vals)) for vals in itertools.product(*sweep.values())] or [{}]
         for combo in combos:
-            params = {**fixed, **combo, **overrides}
-            check_parameters(nb, params)
-            name = nb.stem + (f"__{slug(combo)}" if combo else "")
-            jobs.append(Job(nb, params, name))
+            params = check_parameters(nb, {**fixed, **combo, **overrides}, at)
+            if "data_source" in params:
+                params["data_source"] = check_data_source(params["data_source"], f"{at}: {nb.stem}")
+            check_date_order(nb, params, f"{at}: ")
+            jobs.append(Job(nb, params, report_name(nb, params)))
+    names = [j.name for j in jobs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"{where}: these runs would share a report (same effective parameters): "
+                         f"{', '.join(dupes)}")
     return jobs
 
 
@@ -208,60 +432,411 @@ def render_html(nb, exclude_input: bool) -> str:
     return body
 
 
-def execute(job: Job, out_dir: Path, kernel: str, timeout: int, in_place: bool, progress: bool,
-            delay: float = 0.0) -> Result:
-    """Run one notebook; never raises (failures become a Result with status 'failed')."""
-    import nbformat
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _environ(env: dict | None) -> Iterator[None]:
+    """Extra environment variables for the kernels started inside (``--refresh-data``)."""
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _papermill(job: Job, output: Path, kernel: str, timeout: int, progress: bool) -> str:
+    """Execute ``job`` into ``output``; the error text, or "" when every cell ran."""
     import papermill as pm
 
-    time.sleep(delay)  # staggered kernel starts: papermill's port clash when started together
-    start = time.time()
-    target = job.notebook if in_place else out_dir / f"{job.name}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.running.ipynb")
-    result = Result(job.notebook.stem, job.name, job.parameters, "ok", 0.0)
-    if progress:
-        print(f"[run] {job.name} ...", flush=True)
     for attempt in range(3):
         try:
-            pm.execute_notebook(str(job.notebook), str(tmp), parameters=job.parameters or None,
+            pm.execute_notebook(str(job.notebook), str(output), parameters=job.parameters or None,
                                 kernel_name=kernel, cwd=str(job.notebook.parent), progress_bar=progress,
                                 execution_timeout=timeout, start_timeout=120)
-            break
+            return ""
         except pm.PapermillExecutionError as exc:
-            result.status = "failed"
-            result.error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-            break
+            return f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
         except Exception as exc:  # kernel start failures (port clash) are retried
             if attempt == 2 or "kernel" not in str(exc).lower():
-                result.status = "failed"
-                result.error = f"{type(exc).__name__}: {exc}"
-                break
+                return f"{type(exc).__name__}: {exc}"
             time.sleep(2 + 3 * attempt)
-    result.duration = round(time.time() - start, 1)
-    if not tmp.exists():
-        return result
-    nb = nbformat.read(tmp, as_version=4)
-    strip_papermill(nb)
-    if result.status == "failed":
-        failed = out_dir / f"{job.name}.failed.ipynb"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, failed)
-        tmp.unlink()
-        result.report = failed.name
-        return result
-    from helpers.reporting import read_records
+        finally:
+            _child_signals()  # nbclient resets SIGINT/SIGTERM when it finishes
+    return "unreachable"
 
-    result.records = read_records(nb)
-    nbformat.write(nb, tmp)
-    os.replace(tmp, target)
-    if not in_place:
-        result.report = target.name
-        atomic_write_text(out_dir / f"{job.name}.html", render_html(nb, exclude_input=True))
-        atomic_write_text(out_dir / f"{job.name}.code.html", render_html(nb, exclude_input=False))
-        atomic_write_text(out_dir / f"{job.name}.json", json.dumps(result.records, indent=2))
-        result.html = f"{job.name}.html"
+
+def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
+            env: dict | None = None, delay: float = 0.0) -> Result:
+    """Run one notebook into the (existing, empty) folder ``staging`` and describe it in run.json.
+
+    Never raises for a notebook's failure: that is a Result with status 'failed' and the partial
+    notebook as ``<name>.failed.ipynb``. Nothing outside ``staging`` is touched.
+    """
+    import nbformat
+
+    time.sleep(delay)  # staggered kernel starts: papermill's port clash when started together
+    started, clock = _now(), time.time()
+    result = Result(job.notebook.stem, job.name, job.parameters, "ok", 0.0, started=started,
+                    refresh_data=bool((env or {}).get("QN_REFRESH_DATA")))
+    output = staging / f"{job.name}.ipynb"
+    with _environ(env):
+        result.error = _papermill(job, output, kernel, timeout, progress)
+    result.status = "failed" if result.error else "ok"
+    try:
+        if output.exists():
+            nb = nbformat.read(output, as_version=4)
+            strip_papermill(nb)
+            if result.status == "failed":
+                failed = output.with_name(f"{job.name}{FAILED}.ipynb")
+                nbformat.write(nb, failed)
+                output.unlink()
+                result.files = {"notebook": failed.name}
+            else:
+                from helpers.reporting import read_records
+
+                result.records = read_records(nb)
+                nbformat.write(nb, output)
+                files = {"report": f"{job.name}.html", "code": f"{job.name}.code.html",
+                         "notebook": output.name, "results": f"{job.name}.json"}
+                atomic_write_text(staging / files["report"], render_html(nb, exclude_input=True))
+                atomic_write_text(staging / files["code"], render_html(nb, exclude_input=False))
+                atomic_write_text(staging / files["results"], json.dumps(result.records, indent=2))
+                result.files = files
+    except Exception as exc:  # a notebook that ran but cannot be read or rendered
+        result.status, result.error = "failed", f"after running: {type(exc).__name__}: {exc}"
+        for name in [n for role, n in result.files.items() if role != "notebook"]:
+            (staging / name).unlink(missing_ok=True)
+    result.duration = round(time.time() - clock, 1)
+    result.finished = _now()
+    set_dir = f"{RUNS}/{result.set_name}"
+    result.report = f"{set_dir}/{result.files['notebook']}" if "notebook" in result.files else ""
+    result.html = f"{set_dir}/{result.files['report']}" if "report" in result.files else ""
+    atomic_write_text(staging / "run.json", json.dumps(set_metadata(result), indent=2))
     return result
+
+
+def set_metadata(result: Result) -> dict:
+    """What run.json says about a set: the Result, where it is, and what produced it."""
+    return {**asdict(result), "set": result.set_name, "path": f"{RUNS}/{result.set_name}",
+            "environment": environment(), "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def execute_in_place(job: Job, tmp: Path, failed_dir: Path, kernel: str, timeout: int,
+                     progress: bool) -> Result:
+    """Re-execute a committed notebook and replace it only when every cell ran (``--in-place``)."""
+    import nbformat
+
+    clock = time.time()
+    result = Result(job.notebook.stem, job.name, job.parameters, "ok", 0.0, started=_now())
+    result.error = _papermill(job, tmp, kernel, timeout, progress)
+    result.status = "failed" if result.error else "ok"
+    failed = failed_dir / f"{job.name}{FAILED}.ipynb"
+    if tmp.exists():
+        nb = nbformat.read(tmp, as_version=4)
+        strip_papermill(nb)
+        if result.status == "ok":
+            nbformat.write(nb, tmp)
+            os.replace(tmp, job.notebook)
+            failed.unlink(missing_ok=True)
+            result.report = str(job.notebook)
+        else:
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, failed)
+            tmp.unlink()
+            result.report = str(failed)
+    result.duration = round(time.time() - clock, 1)
+    result.finished = _now()
+    return result
+
+
+# --------------------------------------------------------------------------- worker processes
+
+_PARENT_PID: int | None = None  # set in a worker: the runner that started it
+
+
+def _child_signals() -> None:
+    """In a worker: SIGINT is the runner's to handle, SIGTERM ends the worker (cleanly)."""
+    if _PARENT_PID is None or threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker whose runner died (SIGKILL) stops its kernel and exits instead of running on."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def _worker(kind: str, args: tuple, parent: int) -> None:
+    """Body of a worker process: one notebook, then exit without tracebacks on signals."""
+    global _PARENT_PID
+    _PARENT_PID = parent
+    os.setpgrp()  # Ctrl-C in a terminal reaches the runner only; it stops the workers itself
+    _child_signals()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    code = 0
+    try:
+        if kind == "set":
+            execute(*args)
+        else:
+            result = execute_in_place(*args[:-1])
+            atomic_write_text(args[-1], json.dumps(asdict(result)))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # noqa: BLE001 - reported by the runner from the exit code
+        print(f"worker error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        code = 3
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _mp_context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class Workers:
+    """Up to ``n`` worker processes, one notebook each, started at least ``stagger`` s apart."""
+
+    def __init__(self, n: int, stagger: float = 3.0):
+        self.n, self.stagger = n, stagger
+        self.running: dict[int, tuple] = {}  # sentinel -> (process, payload)
+        self.last_start = -1e9
+
+    def has_room(self) -> bool:
+        return len(self.running) < self.n
+
+    def start(self, kind: str, args: tuple, payload) -> None:
+        delay = max(0.0, self.last_start + self.stagger - time.monotonic()) if self.running else 0.0
+        self.last_start = time.monotonic() + delay
+        if kind == "set":
+            args = (*args, delay)
+        else:
+            time.sleep(delay)
+        proc = _mp_context().Process(target=_worker, args=(kind, args, os.getpid()), daemon=False)
+        proc.start()
+        self.running[proc.sentinel] = (proc, payload)
+
+    def finished(self, timeout: float = 1.0) -> list[tuple]:
+        """(exit code, payload) of workers that ended within ``timeout``."""
+        done = []
+        for sentinel in wait_for(list(self.running), timeout=timeout):
+            proc, payload = self.running.pop(sentinel)
+            proc.join()
+            done.append((proc.exitcode, payload))
+        return done
+
+    def stop_all(self) -> list:
+        """Kill every worker's kernels, then SIGTERM the worker; SIGKILL what is left after the grace.
+
+        Kernels are killed rather than asked to shut down: a kernel busy in a cell would log
+        tracebacks of its own while closing; its notebook is discarded anyway.
+        """
+        procs = [p for p, _ in self.running.values()]
+        for p in procs:
+            _kill_tree(p.pid, include_root=False)
+            with contextlib.suppress(ProcessLookupError):
+                p.terminate()
+        deadline = time.monotonic() + STOP_GRACE
+        for p in procs:
+            p.join(max(0.1, deadline - time.monotonic()))
+            if p.is_alive():
+                _kill_tree(p.pid)
+                p.join(5)
+        payloads = [payload for _, payload in self.running.values()]
+        self.running.clear()
+        return payloads
+
+
+def _kill_tree(pid: int, include_root: bool = True) -> None:
+    """SIGKILL a worker's descendants (its kernels run in their own sessions) and the worker."""
+    try:
+        import psutil  # a dependency of ipykernel
+
+        for child in psutil.Process(pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+    except Exception:  # noqa: BLE001 - psutil missing or the process already gone
+        pass
+    if include_root:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- the output folder
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """SIGINT/SIGTERM wait until the block ends (a publication is never cut in half)."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class ReportFolder:
+    """``reports/``: report sets under ``runs/``, the index, and the locks that let runners share it.
+
+    ``runs/<set>`` is a relative symlink to ``runs/.store/<set>~<run id>/``; a run writes into
+    ``runs/.staging/<name>~<run id>/`` and is published by renaming that into ``.store`` and
+    swapping the symlink (one atomic rename). Every runner holds a shared lock on
+    ``runs/.lock`` while it lives; one that gets it exclusively at its start knows it is alone
+    and sweeps what dead runners left (staging folders, unreferenced store folders, temporary
+    links and files). Publication and the index rebuild happen under ``runs/.publish.lock``.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.runs = self.root / RUNS
+        self.store = self.runs / ".store"
+        self.staging = self.runs / ".staging"
+        self.host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+        self._lock_fd: int | None = None
+
+    # -- lifetime
+    def __enter__(self) -> ReportFolder:
+        for d in (self.root, self.runs, self.store, self.staging):
+            d.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.runs / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        with self.publishing():
+            self.sweep(alone)
+            self.write_index()
+        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextlib.contextmanager
+    def publishing(self) -> Iterator[None]:
+        with _signals_blocked():
+            fd = os.open(self.runs / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
+    # -- runs in progress
+    def new_staging(self, name: str) -> Path:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        path = self.staging / f"{name}~{stamp}-{self.host}-{os.getpid()}-{secrets.token_hex(3)}"
+        path.mkdir(parents=True)
+        return path
+
+    def discard(self, staging: Path) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def sweep(self, alone: bool) -> list[str]:
+        """Remove what unfinished runs left; everything stale when ``alone``, else dead runners' only."""
+        removed = []
+        for d in self.staging.iterdir():
+            owner = re.search(r"~[0-9T]{15}-(.+)-([0-9]+)-[0-9a-f]{6}$", d.name)
+            dead = bool(owner) and owner.group(1) == self.host and not _pid_alive(int(owner.group(2)))
+            if alone or dead:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d.name)
+        if alone:
+            referenced = {os.path.basename(os.readlink(p)) for p in self.runs.iterdir() if p.is_symlink()}
+            for d in self.store.iterdir():
+                if d.name not in referenced:
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed.append(d.name)
+            for folder in (self.root, self.runs):
+                for p in folder.glob(".*"):
+                    if p.name.endswith(".tmp") or ".link-" in p.name or p.name.endswith(".running.ipynb"):
+                        p.unlink(missing_ok=True)
+                        removed.append(p.name)
+        return removed
+
+    # -- publication
+    def publish(self, result: Result, staging: Path) -> None:
+        """Switch the run's set in with one atomic rename; a good run removes its stale failure."""
+        with self.publishing():
+            target = self.store / staging.name
+            os.rename(staging, target)
+            self._swap(result.set_name, target)
+            if result.status == "ok":
+                self._remove(result.name + FAILED)
+            self.write_index()
+
+    def _swap(self, set_name: str, target: Path) -> None:
+        link = self.runs / set_name
+        if link.exists() and not link.is_symlink():
+            raise RuntimeError(f"{link} is a folder this runner did not make; move it away")
+        old = self.runs / os.readlink(link) if link.is_symlink() else None
+        tmp = self.runs / f".{set_name}.link-{secrets.token_hex(4)}"
+        os.symlink(os.path.relpath(target, self.runs), tmp)
+        os.replace(tmp, link)
+        if old is not None and old.resolve() != target.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _remove(self, set_name: str) -> None:
+        link = self.runs / set_name
+        if link.is_symlink():
+            old = self.runs / os.readlink(link)
+            link.unlink()
+            shutil.rmtree(old, ignore_errors=True)
+
+    # -- the index
+    def sets(self) -> list[dict]:
+        """Every published set's run.json (plus its path), notebooks in order, failures after."""
+        out = []
+        for link in sorted(self.runs.iterdir()) if self.runs.is_dir() else []:
+            if link.name.startswith(".") or not link.is_dir():
+                continue
+            try:
+                meta = json.loads((link / "run.json").read_text())
+            except (OSError, ValueError) as exc:
+                meta = {"name": link.name, "notebook": link.name.split("__")[0], "status": "unreadable",
+                        "error": f"run.json: {exc}", "parameters": {}, "records": {}, "files": {}}
+            meta["path"] = f"{RUNS}/{link.name}"
+            out.append(meta)
+        return sorted(out, key=lambda m: (m.get("notebook", ""), m.get("name", ""), m.get("status") != "ok"))
+
+    def write_index(self) -> None:
+        sets = self.sets()
+        atomic_write_text(self.root / "index.html", index_html(sets, environment()))
+        atomic_write_text(self.root / "runs.json", json.dumps(sets, indent=2))
 
 
 # --------------------------------------------------------------------------- summary and index
@@ -271,7 +846,7 @@ def summary_table(results: list[Result]) -> str:
     rows = [("notebook", "parameters", "status", "seconds", "report")]
     for r in results:
         rows.append((r.name, json.dumps(r.parameters) if r.parameters else "defaults", r.status,
-                     f"{r.duration:.1f}", r.report or "-"))
+                     f"{r.duration:.1f}", r.html or r.report or "-"))
     widths = [min(max(len(row[i]) for row in rows), 60) for i in range(5)]
     lines = ["  ".join(str(c)[:60].ljust(w) for c, w in zip(row, widths)) for row in rows]
     for r in results:
@@ -280,7 +855,8 @@ def summary_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def environment() -> dict:
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple:
     import importlib.metadata as md
     import subprocess
 
@@ -294,7 +870,12 @@ def environment() -> dict:
                                 capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    return {"python": sys.version.split()[0], "git commit": commit, **versions}
+    return tuple({"python": sys.version.split()[0], "git commit": commit, **versions}.items())
+
+
+def environment() -> dict:
+    """Python, the git commit and the key packages' versions (computed once per process)."""
+    return dict(_environment())
 
 
 def _short(value) -> str:
@@ -304,45 +885,74 @@ def _short(value) -> str:
     return json.dumps(value)[:200]
 
 
-def index_html(results: list[Result]) -> str:
+def _href(set_path: str, file_name: str) -> str:
+    return html.escape(quote(f"{set_path}/{file_name}"))
+
+
+def index_row(meta: dict) -> str:
+    """One report set as a ``<tbody>``: a row of status, parameters, data, key results and links,
+    then the set's answer across the whole width."""
     esc = html.escape
-    rows = []
-    for r in results:
-        data = r.records.get("data", {}) or {}
-        prov = (f"{esc(str(data.get('source', '?')))}<br><small>{esc(str(data.get('first_date', '')))} → "
-                f"{esc(str(data.get('last_date', '')))}</small><br><small>sha256 "
-                f"{esc(str(data.get('content_hash', ''))[:12])}</small>") if data else "-"
-        keys = "".join(f"<li><b>{esc(k)}</b>: {esc(_short(v))}</li>" for k, v in r.records.items() if k != "data")
-        params = "".join(f"<li>{esc(k)} = {esc(json.dumps(v))}</li>" for k, v in r.parameters.items()) or "defaults"
-        links = []
-        if r.html:
-            links.append(f'<a href="{esc(r.html)}">report</a>')
-            links.append(f'<a href="{esc(r.name)}.code.html">with code</a>')
-        if r.report:
-            links.append(f'<a href="{esc(r.report)}">notebook</a>')
-        status = f'<span class="{esc(r.status)}">{esc(r.status)}</span>'
-        if r.error:
-            status += f"<br><small>{esc(r.error[:300])}</small>"
-        rows.append(f"<tr><td>{esc(r.name)}</td><td>{status}</td><td>{r.duration:.1f}s</td>"
-                    f"<td><ul>{params}</ul></td><td>{prov}</td><td><ul>{keys}</ul></td>"
-                    f"<td>{' · '.join(links)}</td></tr>")
-    env = "".join(f"<li>{esc(k)} {esc(v)}</li>" for k, v in environment().items())
+    records = meta.get("records") or {}
+    data = records.get("data") or {}
+    prov = (f"{esc(str(data.get('source', '?')))}<br><small>{esc(str(data.get('first_date', '')))} → "
+            f"{esc(str(data.get('last_date', '')))}</small><br><small>sha256 "
+            f"{esc(str(data.get('content_hash', ''))[:12])}</small>") if data else "-"
+    answer = records.get("answer")
+    answer_html = (f'<p class="answer">{esc(str(answer))}</p>' if answer
+                   else '<p class="noanswer">no answer recorded</p>' if meta.get("status") == "ok" else "")
+    keys = "".join(f"<li><b>{esc(k)}</b>: {esc(_short(v))}</li>" for k, v in records.items()
+                   if k not in ("data", "answer"))
+    params = meta.get("parameters") or {}
+    params_html = "".join(f"<li>{esc(k)} = {esc(json.dumps(v))}</li>" for k, v in params.items()) or "defaults"
+    files = meta.get("files") or {}
+    labels = {"report": "report", "code": "with code", "notebook": "notebook", "results": "results (JSON)"}
+    links = [f'<a href="{_href(meta["path"], files[role])}">{label}</a>'
+             for role, label in labels.items() if role in files]
+    status = meta.get("status", "?")
+    status_html = f'<span class="{esc(status)}">{esc(status)}</span>'
+    if meta.get("error"):
+        status_html += f"<br><small>{esc(str(meta['error'])[:300])}</small>"
+    when = esc(str(meta.get("finished", ""))[:16].replace("T", " "))
+    set_id = esc(str(meta.get("set", meta.get("name", ""))))
+    answer_row = f'<tr class="answer-row"><td colspan="6">{answer_html}</td></tr>' if answer_html else ""
+    return (f'<tbody class="set" id="{set_id}"><tr><td><b>{esc(meta.get("name", ""))}</b>'
+            f"<br><small>{when}</small></td><td>{status_html}<br><small>{meta.get('duration', 0):.1f}s</small></td>"
+            f"<td><ul>{params_html}</ul></td><td>{prov}</td><td><ul>{keys}</ul></td>"
+            f"<td>{' · '.join(links) or '-'}</td></tr>{answer_row}</tbody>")
+
+
+INDEX_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: .5rem; vertical-align: top; text-align: left; }
+tbody.set { border-bottom: 2px solid #ccc; } tbody.set tr:first-child td { padding-bottom: .2rem; }
+th { background: #f4f4f4; } ul { margin: 0; padding-left: 1rem; } small { white-space: nowrap; }
+tr.answer-row td { padding-top: 0; }
+.answer { font-size: 1.05rem; line-height: 1.45; margin: 0; padding: .5rem .8rem; max-width: 75rem;
+          border-left: 4px solid #1a5fb4; background: #f3f7fc; white-space: pre-wrap; }
+.noanswer { color: #888; font-style: italic; margin: 0; }
+.ok { color: #1a7f37; font-weight: bold; } .failed, .unreadable { color: #c62828; font-weight: bold; }
+footer { margin-top: 2rem; color: #666; font-size: .85rem; } footer ul { columns: 3; }
+"""
+
+
+def index_html(sets: list[dict], env: dict | None = None) -> str:
+    """The index page of report sets (each a run.json dict with its ``path``)."""
+    esc = html.escape
+    rows = "".join(index_row(m) for m in sets) or '<tbody><tr><td colspan="6">No report sets yet.</td></tr></tbody>'
+    env_html = "".join(f"<li>{esc(k)} {esc(str(v))}</li>" for k, v in (env or {}).items())
+    counts = {s: sum(m.get("status") == s for m in sets) for s in ("ok", "failed")}
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Quant Notebooks: reports</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: .5rem; vertical-align: top; text-align: left; }}
-th {{ background: #f4f4f4; }} ul {{ margin: 0; padding-left: 1rem; }} small {{ white-space: nowrap; }}
-.ok {{ color: #1a7f37; font-weight: bold; }} .failed {{ color: #c62828; font-weight: bold; }}
-footer {{ margin-top: 2rem; color: #666; font-size: .85rem; }} footer ul {{ columns: 3; }}
-</style></head><body>
+<style>{INDEX_STYLE}</style></head><body>
 <h1>Quant Notebooks: reports</h1>
-<table><thead><tr><th>run</th><th>status</th><th>duration</th><th>parameters</th><th>data</th>
-<th>key results</th><th>links</th></tr></thead><tbody>
-{''.join(rows)}
-</tbody></table>
-<footer><h3>Environment</h3><ul>{env}</ul></footer>
+<p>{len(sets)} report set(s): {counts['ok']} ok, {counts['failed']} failed.</p>
+<table><thead><tr><th>run</th><th>status</th><th>parameters</th><th>data</th>
+<th>key results (answer below)</th><th>links</th></tr></thead>
+{rows}
+</table>
+<footer><h3>Environment of the runner that wrote this page</h3><ul>{env_html}</ul></footer>
 </body></html>
 """
 
@@ -368,7 +978,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="parameter for every selected notebook (typed like papermill's -p)")
     p.add_argument("--params-file", type=Path, help="YAML file of per-notebook parameters and sweeps")
-    p.add_argument("--data-source", help="'synthetic', 'yfinance' or a directory of TICKER.csv files")
+    p.add_argument("--data-source", help="'synthetic', 'synthetic:SEED', 'yfinance' or a directory of "
+                   "TICKER.csv files (default: $QN_DATA_SOURCE, else synthetic)")
+    p.add_argument("--refresh-data", action="store_true",
+                   help="download yfinance prices again even when cached (once per ticker per run)")
     p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel (local processes)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra")
@@ -376,63 +989,186 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name")
     p.add_argument("--output-dir", type=Path, default=REPORT_DIR)
     p.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--dry-run", action="store_true", help="check the input and print the runs; run nothing")
     p.add_argument("--in-place", action="store_true",
                    help="re-execute the committed notebooks in place with defaults (nox -s refresh)")
     return p
+
+
+def prepare(args) -> list[Job]:
+    """The jobs the arguments ask for; UsageError on any bad input."""
+    notebooks = select(args.only, args.notebook_dir)
+    if not notebooks:
+        raise UsageError(f"No notebooks found in {args.notebook_dir}")
+    if args.in_place and (args.parameter or args.params_file or args.data_source):
+        raise UsageError("--in-place refreshes the committed defaults: it takes no parameters")
+    if args.in_place and args.scheduler:
+        raise UsageError("--in-place runs locally: it takes no --scheduler")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.timeout < 1:
+        raise UsageError("--timeout must be at least 1 second")
+    overrides = {name: parse_value(value) for name, value in args.parameter}
+    source = args.data_source or (None if args.in_place else os.environ.get("QN_DATA_SOURCE"))
+    if source is not None:
+        where = "--data-source" if args.data_source else "$QN_DATA_SOURCE"
+        if "data_source" in overrides:
+            raise UsageError(f"{where} and -p data_source both given; use one")
+        resolved = check_data_source(source, where)
+        if args.data_source or all("data_source" in notebook_parameters(nb) for nb in notebooks):
+            overrides["data_source"] = resolved
+    file_params = read_params_file(args.params_file) if args.params_file else {}
+    return plan(notebooks, overrides, file_params, str(args.params_file) if args.params_file else "command line")
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt(signum)
+
+
+def run_sets(jobs: list[Job], args, folder: ReportFolder, env: dict, progress: bool,
+             client=None) -> list[Result]:
+    """Every job into a staging folder, each published as soon as it ends."""
+    results: list[Result] = []
+    if client is not None:
+        stagings = {job.name: folder.new_staging(job.name) for job in jobs}
+        futures = {client.submit(execute, job, stagings[job.name], args.kernel, args.timeout, False, env,
+                                 pure=False): job for job in jobs}
+        try:
+            from dask.distributed import as_completed as dask_completed
+
+            for fut in dask_completed(futures):
+                result = fut.result()
+                folder.publish(result, stagings.pop(result.name))
+                results.append(result)
+                _report_line(result)
+        finally:
+            client.cancel(list(futures))
+            for staging in stagings.values():
+                folder.discard(staging)
+            client.close()
+        return results
+    workers = Workers(args.jobs)
+    pending = list(jobs)
+    try:
+        while pending or workers.running:
+            while pending and workers.has_room():
+                job = pending.pop(0)
+                staging = folder.new_staging(job.name)
+                workers.start("set", (job, staging, args.kernel, args.timeout, progress and args.jobs == 1, env),
+                              (job, staging))
+            for code, (job, staging) in workers.finished():
+                result = _read_result(job, staging, code)
+                folder.publish(result, staging)
+                results.append(result)
+                _report_line(result)
+    except BaseException:
+        for _, staging in workers.stop_all():
+            folder.discard(staging)
+        raise
+    order = {job.name: i for i, job in enumerate(jobs)}
+    return sorted(results, key=lambda r: order[r.name])
+
+
+def _read_result(job: Job, staging: Path, code: int | None) -> Result:
+    try:
+        meta = json.loads((staging / "run.json").read_text())
+        return Result(**{k: meta[k] for k in Result.__dataclass_fields__ if k in meta})
+    except (OSError, ValueError, TypeError):  # the worker died (killed, out of memory)
+        partial = staging / f"{job.name}.ipynb"
+        for p in staging.iterdir():
+            if p.is_file() and p != partial:
+                p.unlink()
+        result = Result(job.notebook.stem, job.name, job.parameters, "failed", 0.0, finished=_now(),
+                        error=f"the worker process ended with exit code {code} before describing its run")
+        if partial.exists():  # papermill's last save, as the partial notebook
+            partial.rename(staging / f"{job.name}{FAILED}.ipynb")
+            result.files = {"notebook": f"{job.name}{FAILED}.ipynb"}
+            result.report = f"{RUNS}/{result.set_name}/{result.files['notebook']}"
+        atomic_write_text(staging / "run.json", json.dumps(set_metadata(result), indent=2))
+        return result
+
+
+def _report_line(result: Result) -> None:
+    where = result.html or result.report or "-"
+    print(f"[{result.status}] {result.name} ({result.duration:.1f}s) {where}", flush=True)
+
+
+def run_in_place(jobs: list[Job], args, progress: bool) -> list[Result]:
+    """``--in-place``: each notebook re-executed by a worker; replaced only when every cell ran."""
+    out_dir = args.output_dir.resolve()
+    for stale in args.notebook_dir.glob(".*.running-*"):
+        owner = re.search(r"-([0-9]+)\.(ipynb|json)$", stale.name)
+        if owner and not _pid_alive(int(owner.group(1))):
+            stale.unlink(missing_ok=True)
+    workers = Workers(args.jobs)
+    pending, results = list(jobs), []
+    try:
+        while pending or workers.running:
+            while pending and workers.has_room():
+                job = pending.pop(0)
+                tmp = job.notebook.with_name(f".{job.notebook.stem}.running-{len(pending)}-{os.getpid()}.ipynb")
+                answer = tmp.with_suffix(".json")
+                workers.start("in-place", (job, tmp, out_dir, args.kernel, args.timeout,
+                                           progress and args.jobs == 1, answer), (job, tmp, answer))
+            for code, (job, tmp, answer) in workers.finished():
+                try:
+                    result = Result(**json.loads(answer.read_text()))
+                except (OSError, ValueError, TypeError):
+                    result = Result(job.notebook.stem, job.name, {}, "failed", 0.0,
+                                    error=f"the worker process ended with exit code {code}")
+                for p in (tmp, answer):
+                    p.unlink(missing_ok=True)
+                results.append(result)
+                _report_line(result)
+    except BaseException:
+        for _job, tmp, answer in workers.stop_all():
+            for p in (tmp, answer):
+                p.unlink(missing_ok=True)
+        raise
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ci = bool(os.environ.get("CI"))
     progress = sys.stderr.isatty() and not ci
+    client = None
     try:
-        notebooks = select(args.only, args.notebook_dir)
-        if not notebooks:
-            raise UsageError(f"No notebooks found in {args.notebook_dir}")
-        overrides = {name: parse_value(value) for name, value in args.parameter}
-        if args.data_source:
-            src = args.data_source
-            overrides["data_source"] = str(Path(src).resolve()) if Path(src).is_dir() else src
-            if src not in ("synthetic", "yfinance") and not src.startswith("synthetic:") and not Path(src).is_dir():
-                raise UsageError(f"--data-source {src!r}: not 'synthetic', 'yfinance' or a directory")
-        if args.in_place and (overrides or args.params_file):
-            raise UsageError("--in-place refreshes the committed defaults: it takes no parameters")
-        if args.jobs < 1:
-            raise UsageError("--jobs must be at least 1")
-        file_params = read_params_file(args.params_file) if args.params_file else {}
-        jobs = plan(notebooks, overrides, file_params)
-        client = connect(args.scheduler) if args.scheduler else None
+        jobs = prepare(args)
+        if args.scheduler and not args.dry_run and not args.in_place:
+            client = connect(args.scheduler)  # fails here, with exit 2, when it does not answer
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.dry_run:
+        for job in jobs:
+            print(f"{job.name}: {json.dumps(job.parameters) if job.parameters else 'defaults'}")
+        print(f"{len(jobs)} run(s) planned; nothing was run (--dry-run)")
+        return 0
     out_dir = args.output_dir.resolve()
+    env = {"QN_REFRESH_DATA": f"{time.time():.0f}"} if args.refresh_data else {}
     print(f"Running {len(jobs)} notebook(s) into {'notebooks/ (in place)' if args.in_place else out_dir}",
           flush=True)
-    results: list[Result] = []
-    if client is not None:
-        futures = [client.submit(execute, job, out_dir, args.kernel, args.timeout, args.in_place, False,
-                                 pure=False) for job in jobs]
-        for fut in futures:
-            results.append(fut.result())
-            print(f"[{results[-1].status}] {results[-1].name} ({results[-1].duration:.1f}s)", flush=True)
-        client.close()
-    elif args.jobs == 1:
-        for job in jobs:
-            results.append(execute(job, out_dir, args.kernel, args.timeout, args.in_place, progress))
-            print(f"[{results[-1].status}] {job.name} ({results[-1].duration:.1f}s)", flush=True)
-    else:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(execute, job, out_dir, args.kernel, args.timeout, args.in_place, False,
-                                   (i % args.jobs) * 3.0) for i, job in enumerate(jobs)]
-            for fut in as_completed(futures):
-                results.append(fut.result())
-                print(f"[{results[-1].status}] {results[-1].name} ({results[-1].duration:.1f}s)", flush=True)
-        order = {job.name: i for i, job in enumerate(jobs)}
-        results.sort(key=lambda r: order[r.name])
-    if not args.in_place:
-        atomic_write_text(out_dir / "index.html", index_html(results))
-        atomic_write_text(out_dir / "runs.json", json.dumps([asdict(r) for r in results], indent=2))
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
+    try:
+        if args.in_place:
+            with _environ(env):
+                results = run_in_place(jobs, args, progress)
+        else:
+            with ReportFolder(out_dir) as folder:
+                results = run_sets(jobs, args, folder, env, progress, client)
+    except KeyboardInterrupt as exc:
+        sig = exc.args[0] if exc.args and isinstance(exc.args[0], int) else signal.SIGINT
+        name = signal.Signals(sig).name
+        print(f"\ninterrupted ({name}): runs that had not finished were stopped and nothing of them "
+              f"was published; earlier reports are unchanged.", file=sys.stderr, flush=True)
+        return 128 + int(sig)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     print(summary_table(results))
+    if not args.in_place:
+        print(f"Index of every report set: {out_dir / 'index.html'}")
     return 1 if any(r.status != "ok" for r in results) else 0
 
 

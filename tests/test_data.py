@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import sys
+import threading
+import time
 import types
 
 import numpy as np
@@ -106,6 +111,29 @@ def test_bad_ranges_and_fields(kwargs, message):
         load_prices("SPY", source="synthetic", **kwargs)
 
 
+def test_start_after_end_names_the_dates_the_user_typed():
+    with pytest.raises(DataError, match=r"start 2024-01-01 is after end 2023-06-01 \(start='2024-01-01', "
+                                        r"end='2023-06-01'\)"):
+        load_ohlcv("SPY", start="2024-01-01", end="2023-06-01", lookback=365, source="synthetic")
+
+
+def test_lookback_loads_history_before_the_users_start():
+    p = load_prices("SPY", start="2022-01-03", end="2022-06-30", lookback=365, source="synthetic")
+    assert p.index[0] == pd.Timestamp("2021-01-04") and p.index[-1] == pd.Timestamp("2022-06-30")
+    everything = load_prices("SPY", start="2022-01-03", lookback="all", source="synthetic")
+    assert everything.index[0] == load_prices("SPY", source="synthetic").index[0]
+    with pytest.raises(DataError, match="data ends on 2025-12-31"):
+        load_prices("SPY", start="2030-01-01", lookback=365, source="synthetic")
+    with pytest.raises(DataError, match="lookback"):
+        load_prices("SPY", start="2022-01-03", lookback="soon", source="synthetic")
+
+
+@pytest.mark.parametrize("source", ["synthetic:abc", "synthetic:", "synthetic:-1", "synthetic:1.5"])
+def test_synthetic_seed_is_validated(source):
+    with pytest.raises(DataError, match="whole number"):
+        load_prices("SPY", source=source)
+
+
 def test_bad_source_and_empty_tickers():
     with pytest.raises(DataError, match="neither"):
         load_prices("SPY", source="/no/such/dir")
@@ -155,12 +183,25 @@ def test_close_only_and_adjusted_ohlcv_files(tmp_path):
     ("Date,Close\n2020-01-02,1\n2020-01-02,2\n", "duplicate dates"),
     ("Date,Close\n2020-01-03,1\n2020-01-02,2\n", "not sorted"),
     ("Date,Close\nyesterday,1\n", "not dates"),
+    ("", "the file is empty"),
+    ("\n\n", "the file is empty"),
+    ("Date,Close\n", "has a header (Date, Close) but no rows"),
+    ("Date,Open,High,Low,Close,Adj Close,Volume\n", "has a header (Date, Open"),
+    ("Date,Close\n2020-01-02,1\n2020-01-03,0\n", "non-positive price 0 in 'Close' on 2020-01-03"),
+    ("Date,Close,Adj Close\n2020-01-02,1,-2\n", "non-positive price -2 in 'Adj Close' on 2020-01-02"),
+    ("Date,Open,Close\n2020-01-02,-1,1\n", "non-positive price -1 in 'Open'"),
+    ("Date,Close\n2020-01-02,\n2020-01-03,\n", "no prices"),
 ])
 def test_bad_files_are_named(tmp_path, text, message):
     _write(tmp_path / "BAD.csv", text)
-    with pytest.raises(DataError, match=message) as err:
+    with pytest.raises(DataError, match=re.escape(message)) as err:
         load_prices("BAD", source=tmp_path)
     assert "BAD.csv" in str(err.value)
+
+
+def test_zero_volume_is_fine(tmp_path):
+    _write(tmp_path / "V.csv", "Date,Close,Volume\n2020-01-02,1,0\n")
+    assert load_ohlcv("V", source=tmp_path)["Volume"]["V"].tolist() == [0.0]
 
 
 def test_files_ending_on_different_dates_warn(tmp_path):
@@ -202,7 +243,8 @@ def yf_frame(tickers, dates, unknown=()):
     values = np.arange(len(idx) * len(cols), dtype=float).reshape(len(idx), len(cols)) + 1
     frame = pd.DataFrame(values, index=idx, columns=cols)
     for t in unknown:
-        frame.loc[:, (slice(None), t)] = np.nan
+        if t in tickers:
+            frame.loc[:, (slice(None), t)] = np.nan
     return frame
 
 
@@ -215,7 +257,10 @@ def fake_yf(monkeypatch):
         calls.append((list(tickers), kwargs))
         if state["raise"]:
             raise state["raise"]
-        return yf_frame(list(tickers), ["2024-01-02", "2024-01-03"], state["unknown"])
+        frame = yf_frame(list(tickers), ["2024-01-02", "2024-01-03"], state["unknown"])
+        if state.get("zero"):
+            frame.iloc[1, 0] = 0.0
+        return frame
 
     module = types.SimpleNamespace(download=download)
     monkeypatch.setitem(sys.modules, "yfinance", module)
@@ -228,11 +273,74 @@ def test_yfinance_normalizes_and_caches(fake_yf, tmp_path):
     assert list(p.columns) == ["SPY", "TLT"] and len(p) == 2
     assert calls[0][1]["auto_adjust"] is True
     assert (tmp_path / "cache" / "SPY.parquet").exists()
+    assert [c[0] for c in calls] == [["SPY"], ["TLT"]]        # one bounded request per ticker
+    assert calls[0][1]["timeout"] == 10 and calls[0][1]["threads"] is False
     again = load_prices(["SPY", "TLT"], source="yfinance")
-    assert len(calls) == 1  # served from the cache
+    assert len(calls) == 2  # served from the cache
     pd.testing.assert_frame_equal(p, again)
     load_prices(["SPY"], source="yfinance", refresh=True)
+    assert len(calls) == 3
+
+
+def test_refresh_from_the_environment_and_the_source_name(fake_yf, monkeypatch, tmp_path):
+    calls, _ = fake_yf
+    load_prices(["SPY"], source="yfinance")
+    monkeypatch.setenv("QN_REFRESH_DATA", "1")
+    load_prices(["SPY"], source="yfinance")
     assert len(calls) == 2
+    monkeypatch.setenv("QN_REFRESH_DATA", "0")
+    p = load_prices(["SPY"], source="yfinance:refresh")
+    assert len(calls) == 3 and data.provenance(p).source == "yfinance"
+    # the runner's --refresh-data: files cached since the run started are not fetched again
+    monkeypatch.setenv("QN_REFRESH_DATA", f"{time.time() - 60:.0f}")
+    load_prices(["SPY"], source="yfinance")
+    assert len(calls) == 3
+    monkeypatch.setenv("QN_REFRESH_DATA", f"{time.time() + 60:.0f}")
+    load_prices(["SPY"], source="yfinance")
+    assert len(calls) == 4
+    monkeypatch.setenv("QN_REFRESH_DATA", "sometimes")
+    with pytest.raises(DataError, match="QN_REFRESH_DATA"):
+        load_prices(["SPY"], source="yfinance")
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda path: path.write_bytes(b"not parquet at all"), "cannot be read"),
+    (lambda path: path.write_bytes(path.read_bytes()[:40]), "cannot be read"),
+    (lambda path: path.write_bytes(b""), "cannot be read"),
+    (lambda path: pd.DataFrame({f: [np.nan, np.nan] for f in data.FIELDS},
+                               index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"])).to_parquet(path), "no prices"),
+    (lambda path: pd.DataFrame({"Close": [1.0, 2.0]}).to_parquet(path), "has a RangeIndex index instead of dates"),
+    (lambda path: pd.DataFrame({"Price": [1.0]}, index=pd.DatetimeIndex(["2024-01-02"])).to_parquet(path),
+     "lacks column(s) Open, High, Low, Close, Volume"),
+])
+def test_a_bad_cache_file_is_reported_and_fetched_again(fake_yf, tmp_path, damage, problem):
+    calls, _ = fake_yf
+    good = load_prices(["SPY"], source="yfinance")
+    path = tmp_path / "cache" / "SPY.parquet"
+    damage(path)
+    with pytest.warns(UserWarning, match=rf"cached SPY is not usable: .*SPY.parquet {re.escape(problem)}"):
+        again = load_prices(["SPY"], source="yfinance")
+    assert len(calls) == 2
+    pd.testing.assert_frame_equal(good, again)
+    assert len(load_prices(["SPY"], source="yfinance")) == 2 and len(calls) == 2   # repaired
+
+
+def test_a_bad_cache_file_offline_says_how_to_clear_it(fake_yf, tmp_path):
+    _, state = fake_yf
+    load_prices(["SPY"], source="yfinance")
+    path = tmp_path / "cache" / "SPY.parquet"
+    path.write_bytes(b"garbage")
+    state["raise"] = ConnectionError("no network")
+    with pytest.warns(UserWarning, match="not usable"), pytest.raises(DataError) as err:
+        load_prices(["SPY"], source="yfinance")
+    assert f"rm {path}" in str(err.value) and "cannot be read" in str(err.value)
+
+
+def test_non_positive_yahoo_prices_are_named(fake_yf):
+    _, state = fake_yf
+    state["zero"] = True
+    with pytest.raises(DataError, match=r"yfinance SPY: non-positive price 0 in 'Close' on 2024-01-03"):
+        load_prices(["SPY"], source="yfinance")
 
 
 def test_yfinance_close_is_the_close_field(fake_yf):
@@ -257,6 +365,130 @@ def test_yfinance_offline_error_suggests_synthetic(fake_yf):
     with pytest.raises(DataError, match="source='synthetic'") as err:
         load_prices(["SPY", "QQQ"], source="yfinance")
     assert "SPY, QQQ" in str(err.value)
+
+
+def test_possibly_delisted_is_not_passed_on_as_the_cause(monkeypatch, capsys):
+    """yfinance logs 'possibly delisted' when Yahoo did not answer; the error names the real cause."""
+    def download(tickers, **kwargs):
+        log = logging.getLogger("yfinance")
+        log.error("Failed to get ticker '%s' reason: Failed to perform, curl: (28) Connection timed out "
+                  "after 10002 milliseconds. See https://curl.se/libcurl/c/libcurl-errors.html first for more "
+                  "details.", tickers[0])
+        log.error("%s: YFTzMissingError('possibly delisted; no timezone found')", tickers)
+        return pd.DataFrame()
+
+    monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(download=download))
+    with pytest.raises(DataError) as err:
+        load_prices(["SPY"], source="yfinance")
+    text = str(err.value)
+    assert "possibly delisted" not in text and "curl: (28) Connection timed out" in text
+    assert "Offline, or Yahoo not answering?" in text
+    assert "possibly delisted" not in capsys.readouterr().err
+
+
+def test_a_hanging_download_is_bounded_and_names_the_tickers_not_fetched(monkeypatch, capsys):
+    release = threading.Event()
+    calls = []
+
+    def download(tickers, **kwargs):
+        calls.append(tickers)
+        if tickers == ["QQQ"]:
+            release.wait(30)   # Yahoo accepts and never answers
+        return yf_frame(list(tickers), ["2024-01-02"])
+
+    monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(download=download))
+    monkeypatch.setenv("QN_YF_TIMEOUT", "0.2")
+    try:
+        with pytest.raises(DataError) as err:
+            load_prices(["SPY", "QQQ", "IWM", "EFA"], source="yfinance")
+    finally:
+        release.set()
+    text = str(err.value)
+    assert "could not fetch QQQ, IWM, EFA" in text and "QQQ: no answer from Yahoo within 1 s" in text
+    assert "IWM: not tried after QQQ got no answer" in text and "Fetched: SPY" in text
+    assert calls == [["SPY"], ["QQQ"]]
+    progress = capsys.readouterr().err
+    assert "yfinance: fetching 4 tickers" in progress and "SPY (1/4) 1 days" in progress
+    assert "QQQ (2/4) no answer" in progress
+    assert (data.cache_dir() / "SPY.parquet").exists()     # what was fetched is kept
+
+
+def test_the_total_limit_stops_a_slow_download(monkeypatch):
+    def download(tickers, **kwargs):
+        time.sleep(0.3)
+        return yf_frame(list(tickers), ["2024-01-02"])
+
+    monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(download=download))
+    monkeypatch.setenv("QN_YF_TOTAL_TIMEOUT", "0.5")
+    with pytest.raises(DataError, match=r"EFA: not fetched: the 0.5 s limit for the download ran out"):
+        load_prices(["SPY", "QQQ", "IWM", "EFA"], source="yfinance")
+    monkeypatch.setenv("QN_YF_TOTAL_TIMEOUT", "none")
+    with pytest.raises(DataError, match="QN_YF_TOTAL_TIMEOUT must be a number"):
+        load_prices(["QQQ"], source="yfinance")
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; closed at the end."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except (TimeoutError, OSError):
+                continue
+
+    def close():
+        stop.set()
+        thread.join(5)
+        server.close()
+        for conn in accepted:
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted, close
+    close()
+
+
+@pytest.mark.integration
+def test_real_yfinance_against_a_server_that_never_answers(silent_server, monkeypatch):
+    """The network accepts and never answers: bounded, and the error names the tickers and the cause."""
+    pytest.importorskip("yfinance")
+    port, accepted, close = silent_server
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("QN_YF_TIMEOUT", "1")
+    monkeypatch.setenv("QN_YF_TOTAL_TIMEOUT", "20")
+    outcome = {}
+
+    def load():
+        try:
+            load_prices(["SPY", "QQQ", "IWM"], source="yfinance")
+        except Exception as exc:  # noqa: BLE001
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=load, daemon=True)
+    caller.start()
+    caller.join(120)  # bounds the test itself should the limits not work
+    assert not caller.is_alive(), "load_prices did not return"
+    assert accepted, "yfinance never reached the local server"
+    err = outcome["error"]
+    assert isinstance(err, DataError)
+    text = str(err)
+    assert "could not fetch SPY, QQQ, IWM" in text and "SPY: no answer from Yahoo within 3 s" in text
+    assert "possibly delisted" not in text
+    close()   # refused from now on: yfinance's abandoned thread ends before the proxy variables go
+    for t in [t for t in threading.enumerate() if t.name.startswith("qn-yfinance-")]:
+        t.join(60)
 
 
 def test_yfinance_rate_limit_is_retried(fake_yf, monkeypatch):

@@ -1,12 +1,13 @@
 """The main job's pages in a real browser: every link resolves, every image loads.
 
 Runs the main job (all notebooks, simulated market) into reports/, then opens
-reports/index.html and each report in headless Chromium (Debian's chromium + chromedriver,
+reports/index.html and each report set's pages (reports/runs/<name>/) in headless Chromium (Debian's chromium + chromedriver,
 installed by ``nox -s tests`` when missing) and saves screenshots under reports/screenshots/.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -77,12 +78,22 @@ def test_index_and_every_report_render(reports, browser):
     index = reports / "index.html"
     assert index.exists()
     targets = check_page(browser, index, shots)
+    sets = {m["set"]: m for m in json.loads((reports / "runs.json").read_text())}
+    this_run = [nb.stem for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    assert set(this_run) <= set(sets), "the index lists every set of this run"
+    for name in sets:                                  # and every other set in the folder
+        assert browser.find_elements("id", name), f"index.html has no row for {name}"
+    for name in this_run:                              # the answer shows in its row, escaped as text
+        answer = sets[name]["records"].get("answer")
+        if answer:
+            shown = browser.find_element("css selector", f'tbody[id="{name}"] .answer')
+            assert shown.is_displayed() and shown.text.strip() == answer.strip()
     html_pages = [t for t in targets if t.suffix == ".html"]
-    assert len([t for t in html_pages if not t.name.endswith(".code.html")]) >= len(list((ROOT / "notebooks").glob("*.ipynb")))
     assert any(t.suffix == ".ipynb" for t in targets)
     for page in html_pages:
         check_page(browser, page, shots)
-        if not page.name.endswith(".code.html"):
+        if page.parent.name in this_run and not page.name.endswith(".code.html"):
             body = browser.find_element("tag name", "body").text
             assert "Data: synthetic" in body, f"{page.name} does not show its data banner"
+    assert {t.parent.name for t in html_pages} >= set(this_run)
     assert browser.execute_script("return document.images.length") > 0  # the last report has plots

@@ -1,4 +1,4 @@
-"""The batch runner: selection, parameters, sweeps, failures, atomic reports, metadata."""
+"""The batch runner with kernels: selection, parameters, sweeps, failures, report sets, metadata."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def main(nbdir, out, *args):
     return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120", *args])
 
 
+def report(out, name, suffix):
+    """A file of the report set ``name``: reports/runs/<name>/<name><suffix>."""
+    return out / "runs" / name / f"{name}{suffix}"
+
+
 def test_unknown_notebook_exits_2(nbdir, tmp_path, capsys):
     assert main(nbdir, tmp_path / "r", "--only", "07") == 2
     assert "Unknown notebook '07'. Valid: 01_ok, 02_fails" in capsys.readouterr().err
@@ -43,7 +48,7 @@ def test_unknown_notebook_exits_2(nbdir, tmp_path, capsys):
 
 def test_unknown_and_mistyped_parameters_exit_2(nbdir, tmp_path, capsys):
     assert main(nbdir, tmp_path / "r", "--only", "01", "-p", "y", "3") == 2
-    assert "unknown parameter(s) y. Its parameters: x, name" in capsys.readouterr().err
+    assert "01_ok: unknown parameter(s) y. Its parameters: x, name" in capsys.readouterr().err
     assert main(nbdir, tmp_path / "r", "--only", "01", "-p", "x", "abc") == 2
     assert "parameter x expects int" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # nothing written
@@ -56,7 +61,7 @@ def test_unreadable_yaml_and_silent_scheduler_exit_2(nbdir, tmp_path, capsys):
     assert "Cannot read parameter file" in capsys.readouterr().err
     bad.write_text("09: {parameters: {x: 2}}\n")
     assert main(nbdir, tmp_path / "r", "--params-file", str(bad)) == 2
-    assert "parameter file names no selected notebook: 09" in capsys.readouterr().err
+    assert f"{bad} names no selected notebook: 09" in capsys.readouterr().err
     assert main(nbdir, tmp_path / "r", "--only", "01", "--scheduler", "tcp://127.0.0.1:1") == 2
     assert "does not answer" in capsys.readouterr().err
 
@@ -71,7 +76,7 @@ def test_sweep_plans_one_report_per_combination(nbdir, tmp_path):
     spec = tmp_path / "sweep.yml"
     spec.write_text(yaml.safe_dump({"01": {"parameters": {"name": "b"}, "sweep": {"x": [1, 2, 3]}}}))
     jobs = run.plan(run.select(["01"], nbdir), {}, run.read_params_file(spec))
-    assert [j.name for j in jobs] == ["01_ok__x=1", "01_ok__x=2", "01_ok__x=3"]
+    assert [j.name for j in jobs] == ["01_ok__name=b", "01_ok__x=2__name=b", "01_ok__x=3__name=b"]
     assert all(j.parameters["name"] == "b" for j in jobs)
 
 
@@ -79,24 +84,33 @@ def test_a_failure_does_not_stop_the_others(nbdir, tmp_path, capsys):
     out = tmp_path / "r"
     assert main(nbdir, out, "-p", "x", "21") == 1
     text = capsys.readouterr().out
-    assert "FAILED 02_fails: cell" in text and "ValueError: boom" in text
-    assert (out / "01_ok.ipynb").exists() and (out / "01_ok.html").exists()
-    assert json.loads((out / "01_ok.json").read_text()) == {"double": 42}
-    partial = nbformat.read(out / "02_fails.failed.ipynb", as_version=4)
+    assert "FAILED 02_fails__x=21: cell" in text and "ValueError: boom" in text
+    assert report(out, "01_ok__x=21", ".ipynb").exists() and report(out, "01_ok__x=21", ".html").exists()
+    assert json.loads(report(out, "01_ok__x=21", ".json").read_text()) == {"double": 42}
+    partial = nbformat.read(report(out, "02_fails__x=21.failed", ".ipynb"), as_version=4)
     assert "before" in json.dumps(partial.cells[-1].outputs)   # the partial notebook is kept
-    assert not (out / "02_fails.ipynb").exists()
+    assert not (out / "runs" / "02_fails__x=21").exists()
     index = (out / "index.html").read_text()
-    assert "01_ok" in index and "failed" in index
+    assert "01_ok__x=21" in index and "failed" in index
+    meta = json.loads((out / "runs" / "02_fails__x=21.failed" / "run.json").read_text())
+    assert meta["status"] == "failed" and meta["parameters"] == {"x": 21}
 
 
 def test_failed_rerun_keeps_the_earlier_good_report(nbdir, tmp_path):
     out = tmp_path / "r"
     assert main(nbdir, out, "--only", "01") == 0
-    before = (out / "01_ok.ipynb").read_text()
+    before = {p.name: p.read_text() for p in (out / "runs" / "01_ok").iterdir()}
+    body = nbformat.read(nbdir / "01_ok.ipynb", as_version=4).cells[1].source
     notebook(nbdir / "01_ok.ipynb", "raise RuntimeError('now broken')")
     assert main(nbdir, out, "--only", "01") == 1
-    assert (out / "01_ok.ipynb").read_text() == before
-    assert not list(out.glob(".*.tmp")) and not list(out.glob(".*running*"))
+    assert {p.name: p.read_text() for p in (out / "runs" / "01_ok").iterdir()} == before
+    assert (out / "runs" / "01_ok.failed" / "01_ok.failed.ipynb").exists()
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob("*running*"))
+    assert list((out / "runs" / ".staging").iterdir()) == []
+    notebook(nbdir / "01_ok.ipynb", body)               # fixed: the stale failure goes
+    assert main(nbdir, out, "--only", "01") == 0
+    assert not (out / "runs" / "01_ok.failed").exists()
+    assert [m["set"] for m in json.loads((out / "runs.json").read_text())] == ["01_ok"]
 
 
 def test_in_place_refresh_strips_papermill_metadata(nbdir, tmp_path):
@@ -113,7 +127,8 @@ def test_parallel_jobs(nbdir, tmp_path):
     spec = tmp_path / "sweep.yml"
     spec.write_text(yaml.safe_dump({"01": {"sweep": {"x": [1, 2]}}}))
     assert main(nbdir, tmp_path / "r", "--only", "01", "--params-file", str(spec), "--jobs", "2") == 0
-    assert json.loads((tmp_path / "r" / "01_ok__x=2.json").read_text()) == {"double": 4}
+    assert json.loads(report(tmp_path / "r", "01_ok__x=2", ".json").read_text()) == {"double": 4}
+    assert json.loads(report(tmp_path / "r", "01_ok", ".json").read_text()) == {"double": 2}
 
 
 def test_dask_local_cluster(nbdir, tmp_path):
@@ -121,4 +136,4 @@ def test_dask_local_cluster(nbdir, tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         assert main(nbdir, tmp_path / "r", "--only", "01", "--scheduler", cluster.scheduler_address) == 0
-    assert (tmp_path / "r" / "01_ok.html").exists()
+    assert report(tmp_path / "r", "01_ok", ".html").exists()

@@ -1,0 +1,35 @@
+"""The computed answer's label: which data, which dates."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from helpers.data import load_prices
+from helpers.reporting import answer, read_records, source_label
+
+
+def test_label_names_the_simulated_market_and_the_dates_of_the_frame_passed():
+    prices = load_prices(["SPY"], start="2020-01-01", end="2020-12-31")
+    label = source_label(prices.loc["2020-03-02":"2020-06-30"])
+    assert label.startswith("the simulated market (synthetic; not real prices)")
+    assert label.endswith("2020-03-02 to 2020-06-30")
+
+
+def test_label_names_a_csv_folder_by_its_name_only(tmp_path):
+    folder = tmp_path / "my-prices"
+    folder.mkdir()
+    (folder / "AAA.csv").write_text("Date,Close\n2024-01-02,10\n2024-01-03,11\n2024-01-04,12\n")
+    label = source_label(load_prices(["AAA"], source=folder))
+    assert label == "prices from the CSV folder 'my-prices', 2024-01-02 to 2024-01-04"
+    assert str(tmp_path) not in label
+
+
+def test_answer_prints_and_records_the_labelled_text(capsys, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    prices = load_prices(["SPY"], start="2021-01-01", end="2021-03-31")
+    text = answer("No evidence that A and B differ.", prices)
+    assert text.startswith("On the simulated market") and text.endswith("No evidence that A and B differ.")
+    assert "No evidence" in capsys.readouterr().out
+    notebook = SimpleNamespace(cells=[{"outputs": [{"data": o} for o in shown]}])
+    assert read_records(notebook) == {"answer": text}

@@ -1,0 +1,185 @@
+"""The runner under faults, with real kernels on tiny notebooks: signals, kills, concurrent runners."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import nbformat
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+
+OK_BODY = """
+import os
+from helpers.reporting import record
+record("double", x * 2)
+record("refresh", os.environ.get("QN_REFRESH_DATA"))
+record("answer", f"Doubling {x} gives {x * 2}: <b>no</b> surprise.")
+"""
+
+SLOW_BODY = """
+import os, pathlib, time
+pathlib.Path("kernel.pid").write_text(str(os.getpid()))
+if pathlib.Path("slow.flag").exists():
+    time.sleep(120)
+print("done")
+"""
+
+
+def notebook(path, body: str, params: str = "x = 1\nname = 'a'\n"):
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def nbdir(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    notebook(d / "01_ok.ipynb", OK_BODY)
+    notebook(d / "03_slow.ipynb", SLOW_BODY)
+    return d
+
+
+def runner(nbdir, out, *args) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("QN_DATA_SOURCE", "CI")}
+    return subprocess.Popen([sys.executable, "-m", "helpers.run", "--notebook-dir", str(nbdir),
+                             "--output-dir", str(out), "--timeout", "300", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 180) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"runner did not end within {timeout} s: {out[-2000:]} {err[-2000:]}")
+    return proc.returncode, out, err
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def leftovers(out: Path) -> list[str]:
+    """Hidden or temporary files a run left behind (the locks and the two fixed folders are not)."""
+    fixed = {".lock", ".publish.lock", ".staging", ".store"}
+    found = [p for p in out.rglob(".*") if p.name not in fixed and ".store" not in p.parts]
+    found += list((out / "runs" / ".staging").iterdir()) if (out / "runs" / ".staging").exists() else []
+    return [str(p.relative_to(out)) for p in found]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_run_publishes_nothing_and_leaves_nothing(nbdir, tmp_path, sig, code):
+    out = tmp_path / "r"
+    rc, _, err = finish(runner(nbdir, out, "--only", "03"))
+    assert rc == 0, err
+    before = snapshot(out / "runs" / "03_slow")
+    (nbdir / "kernel.pid").unlink()
+    (nbdir / "slow.flag").write_text("")
+    proc = runner(nbdir, out, "--only", "03")
+    wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
+    kernel = int((nbdir / "kernel.pid").read_text())
+    proc.send_signal(sig)
+    rc, stdout, err = finish(proc, 120)
+    assert rc == code
+    assert f"interrupted ({signal.Signals(sig).name})" in err and "Traceback" not in err + stdout
+    assert snapshot(out / "runs" / "03_slow") == before          # the earlier set, whole
+    assert leftovers(out) == []
+    assert [m["set"] for m in json.loads((out / "runs.json").read_text())] == ["03_slow"]
+    wait_for(lambda: not alive(kernel), 30, "the kernel to stop")
+
+
+def test_sigterm_during_in_place_refresh_keeps_the_notebook_and_leaves_no_temporary_file(nbdir, tmp_path):
+    (nbdir / "slow.flag").write_text("")
+    original = (nbdir / "03_slow.ipynb").read_bytes()
+    proc = runner(nbdir, tmp_path / "r", "--only", "03", "--in-place")
+    wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
+    proc.send_signal(signal.SIGTERM)
+    rc, _, err = finish(proc, 120)
+    assert rc == 143 and "Traceback" not in err
+    assert (nbdir / "03_slow.ipynb").read_bytes() == original
+    assert sorted(p.name for p in nbdir.iterdir()) == ["01_ok.ipynb", "03_slow.ipynb", "kernel.pid", "slow.flag"]
+
+
+def test_after_kill_9_the_worker_and_kernel_stop_and_the_next_start_sweeps(nbdir, tmp_path):
+    out = tmp_path / "r"
+    (nbdir / "slow.flag").write_text("")
+    proc = runner(nbdir, out, "--only", "03")
+    wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
+    kernel = int((nbdir / "kernel.pid").read_text())
+    proc.send_signal(signal.SIGKILL)
+    finish(proc, 60)
+    wait_for(lambda: not alive(kernel), 60, "the orphaned kernel to stop")
+    assert not (out / "runs" / "03_slow").exists()                 # nothing half-done was published
+    (nbdir / "slow.flag").unlink()
+    rc, _, err = finish(runner(nbdir, out, "--only", "01"))
+    assert rc == 0, err
+    assert leftovers(out) == []
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs += [v for k, v in attrs if k == "href"]
+
+
+def test_two_runners_at_once_keep_both_sets_and_the_index_lists_all(nbdir, tmp_path):
+    out = tmp_path / "r"
+    sweep = tmp_path / "sweep.yml"
+    sweep.write_text(yaml.safe_dump({"01": {"sweep": {"name": ["a#b?c", "b"]}}}))
+    first = runner(nbdir, out, "--only", "01", "--params-file", str(sweep))
+    second = runner(nbdir, out, "--only", "01", "-p", "x", "5", "--refresh-data")
+    for proc in (first, second):
+        rc, _, err = finish(proc)
+        assert rc == 0, err
+    sets = json.loads((out / "runs.json").read_text())
+    names = sorted(m["set"] for m in sets)
+    assert len(names) == 3 and "01_ok__x=5" in names and "01_ok__name=b" in names
+    index = (out / "index.html").read_text()
+    parser = Links()
+    parser.feed(index)
+    assert len(parser.hrefs) == 12
+    for href in parser.hrefs:                                      # a#b?c does not break a link
+        assert (out / unquote(href)).is_file(), href
+    results = json.loads((out / "runs" / "01_ok__x=5" / "01_ok__x=5.json").read_text())
+    assert results["double"] == 10 and results["refresh"]          # --refresh-data reached the kernel
+    assert results["answer"] == "Doubling 5 gives 10: <b>no</b> surprise."
+    assert "Doubling 5 gives 10: &lt;b&gt;no&lt;/b&gt; surprise." in index
+    other = next(m for m in sets if m["set"] == "01_ok__name=b")
+    assert other["records"]["refresh"] is None

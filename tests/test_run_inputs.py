@@ -1,0 +1,221 @@
+"""The runner without kernels: parameter files, options, report names, the README's commands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from helpers import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def notebook(path, params: str):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("print(1)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def nbdir(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    notebook(d / "01_ok.ipynb", "x = 1\nname = 'a'\nrate = 0.5\nflag = True\n")
+    notebook(d / "05_other.ipynb", "data_source = None\nx = 1\nstart = '2020-01-01'\nend = None\n"
+                                   "train_start = '2015-01-01'\ntrain_end = '2019-12-31'\n")
+    return d
+
+
+def main(nbdir, tmp_path, *args):
+    return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--dry-run", *args])
+
+
+def params_file(tmp_path, text: str) -> str:
+    path = tmp_path / "p.yml"
+    path.write_text(text)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- parameter files
+
+
+@pytest.mark.parametrize("text, message", [
+    ('"05":\n  parametres: {x: 2}\n', "05: unknown key(s) 'parametres'. Valid keys: parameters, sweep"),
+    ('"05":\n  parameters: [1, 2]\n', "05: parameters must be a mapping of name: value; got [1, 2]"),
+    ('"05": 3\n', "05: expected a mapping with 'parameters' and/or 'sweep'; got 3"),
+    ('"05":\n  sweep: {x: 3}\n', "05: sweep values must be non-empty lists; x is 3"),
+    ('"05":\n  sweep: {x: [1, 2, 1]}\n', "05: sweep x lists 1 more than once"),
+    ('"05":\n  sweep: {rate: [0.1, 0.10]}\n', "lists 0.1 more than once"),
+    ('"05":\n  parameters: {x: 1}\n  sweep: {x: [2, 3]}\n', "x both fixed in parameters and swept"),
+    ('"05": {parameters: {x: 2}}\n"05": {parameters: {x: 3}}\n', "found the key '05' twice"),
+    ('5: {parameters: {x: 2}}\n"05": {parameters: {x: 3}}\n', "05_other is named twice (5, '05')"),
+    ('"05":\n  parameters: {y: 2}\n', "05: 05_other: unknown parameter(s) y. Its parameters: data_source, x"),
+    ('"05":\n  parameters: {x: 2.5}\n', "05: 05_other: parameter x expects int (default 1); got 2.5"),
+    ('"05":\n  sweep: {x: [1, "two"]}\n', "parameter x expects int (default 1); got 'two'"),
+    ('"05":\n  parameters: {data_source: "synthetic:abc"}\n', "the seed after 'synthetic:' must be a whole"),
+    ('"05":\n  parameters: {start: "2024-01-01", end: "2023-06-01"}\n', "start 2024-01-01 is after end 2023-06-01"),
+    ('"05":\n  parameters: {train_end: "2014-01-01"}\n', "train_start 2015-01-01 is after train_end 2014-01-01"),
+    ('"09": {}\n', "names no selected notebook: 09. Use one of"),
+    ("[1, 2]\n", "expected a mapping of notebook"),
+])
+def test_malformed_parameter_files_exit_2_naming_file_and_key(nbdir, tmp_path, capsys, text, message):
+    path = params_file(tmp_path, text)
+    assert main(nbdir, tmp_path, "--params-file", path) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert str(path) in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_ints_take_whole_floats_and_floats_take_ints(nbdir, tmp_path):
+    spec = run.read_params_file(params_file(tmp_path, '"01": {parameters: {x: 2.0, rate: 1}}\n'))
+    (job,) = run.plan(run.select(["01"], nbdir), {}, spec)
+    assert job.parameters == {"x": 2, "rate": 1.0}
+    assert type(job.parameters["x"]) is int and type(job.parameters["rate"]) is float
+
+
+def test_bool_is_not_a_number(nbdir, tmp_path, capsys):
+    assert main(nbdir, tmp_path, "--only", "01", "-p", "x", "true") == 2
+    assert "parameter x expects int" in capsys.readouterr().err
+    assert main(nbdir, tmp_path, "--only", "01", "-p", "flag", "1") == 2
+    assert "parameter flag expects bool" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_data_source_seed_is_validated(nbdir, tmp_path, capsys):
+    assert main(nbdir, tmp_path, "--only", "05", "--data-source", "synthetic:abc") == 2
+    err = capsys.readouterr().err
+    assert "--data-source: Data source 'synthetic:abc': the seed after 'synthetic:'" in err and "Traceback" not in err
+    assert main(nbdir, tmp_path, "--only", "05", "--data-source", "synthetic:07") == 0
+    assert "05_other__data_source=synthetic-7__" in capsys.readouterr().out
+    assert main(nbdir, tmp_path, "--only", "05", "--data-source", "/no/such/dir") == 2
+
+
+def test_data_source_from_the_environment_is_validated_and_named(nbdir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QN_DATA_SOURCE", "synthetic:x")
+    assert main(nbdir, tmp_path, "--only", "05") == 2
+    assert "$QN_DATA_SOURCE" in capsys.readouterr().err
+    monkeypatch.setenv("QN_DATA_SOURCE", "yfinance")
+    assert main(nbdir, tmp_path, "--only", "05") == 0
+    assert "05_other__data_source=yfinance: " in capsys.readouterr().out
+
+
+def test_a_parameter_some_notebooks_lack_names_them_and_suggests_only(nbdir, tmp_path, capsys):
+    assert main(nbdir, tmp_path, "-p", "name", "b") == 2
+    err = capsys.readouterr().err
+    assert "05_other has no parameter name (use --only 01" in err
+    assert main(nbdir, tmp_path, "-p", "nosuch", "1") == 2
+    assert "unknown parameter(s) nosuch" in capsys.readouterr().err
+
+
+def test_start_after_end_on_the_command_line(nbdir, tmp_path, capsys):
+    assert main(nbdir, tmp_path, "--only", "05", "-p", "end", "2019-01-01") == 2
+    assert "05_other: start 2020-01-01 is after end 2019-01-01" in capsys.readouterr().err
+
+
+def test_minus_p_and_a_swept_parameter_clash(nbdir, tmp_path, capsys):
+    path = params_file(tmp_path, '"01": {sweep: {x: [2, 3]}}\n')
+    assert main(nbdir, tmp_path, "--params-file", path, "-p", "x", "4", "--only", "01") == 2
+    assert "x swept in the file and also set with -p" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- report names
+
+
+def names(nbdir, overrides=None, spec=None, only=("01",)):
+    return [j.name for j in run.plan(run.select(list(only), nbdir), overrides or {}, spec or {})]
+
+
+def test_names_carry_every_non_default_parameter(nbdir):
+    assert names(nbdir) == ["01_ok"]
+    assert names(nbdir, {"x": 1}) == ["01_ok"]                 # the default is no change
+    assert names(nbdir, {"x": 3}) == ["01_ok__x=3"]
+    assert names(nbdir, {"rate": 0.25, "x": 3}) == ["01_ok__x=3__rate=0.25"]  # the cell's order
+    assert names(nbdir, {"flag": False}) == ["01_ok__flag=false"]
+    swept = names(nbdir, spec={"01": {"parameters": {"name": "b"}, "sweep": {"x": [1, 2]}}})
+    assert swept == ["01_ok__name=b", "01_ok__x=2__name=b"]
+
+
+def test_unsafe_and_long_values_become_safe_names_with_a_hash(nbdir):
+    (a,) = names(nbdir, {"name": "a#b?c"})
+    (b,) = names(nbdir, {"name": "a?b#c"})
+    assert re.fullmatch(r"01_ok__name=a-b-c__[0-9a-f]{8}", a) and a != b
+    (long,) = names(nbdir, {"name": "z" * 200})
+    assert len(long) < 90 and re.search(r"__[0-9a-f]{8}$", long)
+    (trap,) = names(nbdir, {"name": "x.failed"})
+    assert not trap.endswith(".failed")
+    for name in (a, b, long, trap):
+        assert re.fullmatch(r"[A-Za-z0-9._=-]+", name)
+
+
+def test_the_sweep_of_the_issue_gets_distinct_names(nbdir):
+    spec = {"01": {"sweep": {"name": ["a#b?c", "a b", "../x"]}}}
+    got = names(nbdir, spec=spec)
+    assert len(set(got)) == 3 and all("/" not in n and "#" not in n and "?" not in n for n in got)
+
+
+def test_runs_that_would_share_a_name_are_an_error(nbdir, tmp_path, capsys):
+    path = params_file(tmp_path, '"05": {sweep: {data_source: [null, synthetic]}}\n')
+    assert main(nbdir, tmp_path, "--params-file", path) == 2
+    assert "would share a report" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the README
+
+
+def readme_commands() -> list[list[str]]:
+    """Every runner command in the README (code blocks and inline code), as helpers.run arguments."""
+    text = (ROOT / "README.md").read_text()
+    lines = [line for block in re.findall(r"```bash\n(.*?)```", text, re.S) for line in block.splitlines()]
+    lines += re.findall(r"`([^`\n]*(?:nox -s reports|python -m helpers\.run)[^`\n]*)`", text)
+    commands = []
+    for line in lines:
+        line = line.split("#")[0].strip()
+        for prefix in ("nox -s reports", "python -m helpers.run"):
+            if prefix in line:
+                args = shlex.split(line.split(prefix, 1)[1])
+                commands.append(args[1:] if args[:1] == ["--"] else args)
+    return commands
+
+
+def readme_sweep_file() -> str:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    assert blocks, "the README shows a parameter file"
+    return blocks[0]
+
+
+def test_every_runner_command_in_the_readme_parses_and_plans(tmp_path, capsys):
+    commands = readme_commands()
+    assert len(commands) >= 8
+    spec = tmp_path / "sweep.yml"
+    spec.write_text(readme_sweep_file())
+    csv_dir = tmp_path / "csv-folder"
+    csv_dir.mkdir()
+    for args in commands:
+        args = [str(spec) if a == "sweep.yml" else str(csv_dir) if a in ("DIR", "../shared/market-data") else a
+                for a in args]
+        rc = run.main([*args, "--output-dir", str(tmp_path / "r"), "--dry-run"])
+        out = capsys.readouterr()
+        assert rc == 0, f"README command {args}: {out.err}"
+        assert "planned; nothing was run" in out.out
+
+
+def test_readme_sweep_example_gives_one_report_per_value():
+    spec = yaml.safe_load(readme_sweep_file())
+    (key,) = spec
+    jobs = run.plan(run.select([str(key)]), {}, spec)
+    values = next(iter(spec[key]["sweep"].values()))
+    assert len(jobs) == len(values) and len({j.name for j in jobs}) == len(values)
