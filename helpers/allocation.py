@@ -20,17 +20,6 @@ from helpers.backtest import TRADING_DAYS, BacktestResult, CashConvention, run_b
 from helpers.portfolio import COV_LABELS, covariance, min_variance
 
 
-def cash_series(returns: pd.DataFrame, cash_asset: str | None, cash_rate: float | None) -> float | pd.Series:
-    """The cash rate for :class:`CashConvention`: ``cash_rate`` if given (annual), else the cash
-    asset's own daily returns (a T-bill fund *is* cash), else an error naming what is missing."""
-    if cash_rate is not None:
-        return float(cash_rate)
-    if cash_asset and cash_asset in returns.columns:
-        return returns[cash_asset].fillna(0.0).rename("cash")
-    raise ValueError(f"cash_rate=None needs the cash asset {cash_asset!r} in the data; "
-                     "give an annual cash_rate instead")
-
-
 def min_variance_path(returns: pd.DataFrame, dates: pd.DatetimeIndex, cov_lookback: int = 252,
                       method: str = "lw_correlation") -> tuple[pd.DataFrame, pd.Series]:
     """Long-only minimum-variance weights at each date from the ``cov_lookback`` returns through it.

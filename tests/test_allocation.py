@@ -59,13 +59,6 @@ def test_cost_sweep_zero_cost_is_gross_and_costs_lower_sharpe(rets):
     assert perf.loc["alternating", "turnover"] == pytest.approx(0.5 * (len(dates) - 1) / years, rel=0.05)
 
 
-def test_cash_rate_is_the_cash_asset_unless_given(rets):
-    pd.testing.assert_series_equal(allocation.cash_series(rets, "SHV", None), rets["SHV"].rename("cash"))
-    assert allocation.cash_series(rets, "SHV", 0.03) == 0.03
-    with pytest.raises(ValueError, match="BIL"):
-        allocation.cash_series(rets, "BIL", None)
-
-
 def test_answer_says_no_evidence_when_intervals_span_zero_and_a_difference_when_not():
     wide = {("signal-weighted", "equal weight"): Interval(0.1, -0.2, 0.4),
             ("signal-weighted", "min variance"): Interval(0.3, -0.1, 0.7)}
