@@ -451,13 +451,15 @@ def _environ(env: dict | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _papermill(job: Job, output: Path, kernel: str, timeout: int, progress: bool) -> str:
-    """Execute ``job`` into ``output``; the error text, or "" when every cell ran."""
+def _papermill(job: Job, output: Path, kernel: str, timeout: int, progress: bool,
+               parameters: dict | None = None) -> str:
+    """Execute ``job`` (with ``parameters``, default its own) into ``output``; the error text, or ""."""
     import papermill as pm
 
+    parameters = job.parameters if parameters is None else parameters
     for attempt in range(3):
         try:
-            pm.execute_notebook(str(job.notebook), str(output), parameters=job.parameters or None,
+            pm.execute_notebook(str(job.notebook), str(output), parameters=parameters or None,
                                 kernel_name=kernel, cwd=str(job.notebook.parent), progress_bar=progress,
                                 execution_timeout=timeout, start_timeout=120)
             return ""
@@ -470,6 +472,20 @@ def _papermill(job: Job, output: Path, kernel: str, timeout: int, progress: bool
         finally:
             _child_signals()  # nbclient resets SIGINT/SIGTERM when it finishes
     return "unreachable"
+
+
+OUTPUT_DIR = "output_dir"  # a notebook parameter naming where its side outputs go
+
+
+def run_parameters(job: Job, staging: Path) -> dict:
+    """What papermill passes: the job's parameters, plus ``output_dir=<staging, absolute>`` for a
+    notebook that declares ``output_dir`` and was not given one, so its side outputs (CSV, JSON)
+    land in the run's own set and are published with it, atomically. Not part of the set's name
+    or its recorded parameters."""
+    params = dict(job.parameters)
+    if OUTPUT_DIR not in params and OUTPUT_DIR in notebook_parameters(job.notebook):
+        params[OUTPUT_DIR] = str(Path(staging).resolve())
+    return params
 
 
 def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
@@ -487,7 +503,7 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
                     refresh_data=bool((env or {}).get("QN_REFRESH_DATA")))
     output = staging / f"{job.name}.ipynb"
     with _environ(env):
-        result.error = _papermill(job, output, kernel, timeout, progress)
+        result.error = _papermill(job, output, kernel, timeout, progress, run_parameters(job, staging))
     result.status = "failed" if result.error else "ok"
     try:
         if output.exists():
@@ -508,6 +524,9 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
                 atomic_write_text(staging / files["report"], render_html(nb, exclude_input=True))
                 atomic_write_text(staging / files["code"], render_html(nb, exclude_input=False))
                 atomic_write_text(staging / files["results"], json.dumps(result.records, indent=2))
+                for side in sorted(staging.iterdir()):  # what the notebook wrote into output_dir
+                    if side.is_file() and not side.name.startswith(".") and side.name not in files.values():
+                        files[f"output:{side.name}"] = side.name
                 result.files = files
     except Exception as exc:  # a notebook that ran but cannot be read or rendered
         result.status, result.error = "failed", f"after running: {type(exc).__name__}: {exc}"
@@ -909,6 +928,8 @@ def index_row(meta: dict) -> str:
     labels = {"report": "report", "code": "with code", "notebook": "notebook", "results": "results (JSON)"}
     links = [f'<a href="{_href(meta["path"], files[role])}">{label}</a>'
              for role, label in labels.items() if role in files]
+    links += [f'<a href="{_href(meta["path"], name)}">{esc(name)}</a>'
+              for role, name in files.items() if role.startswith("output:")]
     status = meta.get("status", "?")
     status_html = f'<span class="{esc(status)}">{esc(status)}</span>'
     if meta.get("error"):

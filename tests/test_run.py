@@ -137,3 +137,26 @@ def test_dask_local_cluster(nbdir, tmp_path):
                                   dashboard_address=None) as cluster:
         assert main(nbdir, tmp_path / "r", "--only", "01", "--scheduler", cluster.scheduler_address) == 0
     assert report(tmp_path / "r", "01_ok", ".html").exists()
+
+
+def test_a_notebook_declaring_output_dir_writes_its_side_outputs_into_its_own_set(tmp_path):
+    d = tmp_path / "side"
+    d.mkdir()
+    body = ("import pathlib, tempfile\n"
+            "folder = pathlib.Path(output_dir) if output_dir else pathlib.Path(tempfile.mkdtemp())\n"
+            "(folder / 'side.csv').write_text('a,b\\n1,2\\n')\n"
+            "print('wrote', (folder / 'side.csv').is_file())")
+    notebook(d / "01_side.ipynb", body, params="x = 1\noutput_dir = None\n")
+    out = tmp_path / "r"
+    assert main(d, out, "-p", "x", "2") == 0
+    set_dir = out / "runs" / "01_side__x=2"          # output_dir is not part of the name
+    assert (set_dir / "side.csv").read_text() == "a,b\n1,2\n"
+    meta = json.loads((set_dir / "run.json").read_text())
+    assert meta["parameters"] == {"x": 2}             # nor of the recorded parameters
+    assert "side.csv" in meta["files"].values()       # listed with the set's files, linked from the index
+    nb = nbformat.read(set_dir / "01_side__x=2.ipynb", as_version=4)
+    assert nb.cells[-1].outputs[0]["text"] == "wrote True\n"
+    given = tmp_path / "mine"                         # a folder the user names wins
+    given.mkdir()
+    assert main(d, out, "-p", "output_dir", str(given)) == 0
+    assert (given / "side.csv").is_file()
