@@ -83,6 +83,7 @@ def findings(session: nox.Session) -> None:
 
     ``nox -s findings`` uses ../shared/market-data; ``-- --data-source DIR`` another folder;
     ``-- --check`` compares instead of writing and fails, naming what changed, when the README is stale.
+    reports/real is emptied first, so the block is made only of this run's sets.
     """
     install(session)
     args = list(session.posargs)
@@ -91,6 +92,7 @@ def findings(session: nox.Session) -> None:
     if "--data-source" not in args:
         args += ["--data-source", os.path.join("..", "shared", "market-data")]
     out = os.path.join("reports", "real")
+    shutil.rmtree(out, ignore_errors=True)  # a fresh folder: no set of an earlier run can leak in
     session.run("python", "-m", "helpers.run", "--output-dir", out, *args, env=quiet_env())
     session.run("python", "-m", "helpers.findings", out, *check)
 

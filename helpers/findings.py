@@ -101,31 +101,90 @@ def findings_markdown(runs: list[dict]) -> str:
     return "\n".join(parts).strip() + "\n"
 
 
-def load_runs(report_dir: Path) -> list[dict]:
-    """Recorded results of every report set under ``report_dir`` that recorded an answer.
+def _defaults_but_data(meta: dict) -> bool:
+    """A set run with default parameters except perhaps ``data_source``.
 
-    Reads each ``*.json`` whose content is a dict of records (with ``answer`` and ``data``); the
-    notebook is the file's stem up to the first ``__`` or ``.`` (parameter slugs follow it).
-    With several runs of one notebook, only runs with default parameters are kept when present.
+    Judged from its name, which carries every non-default parameter (``05_x__data_source=...__hash``),
+    or, for a record without a usable name, from its parameters.
     """
-    runs = {}
-    for path in sorted(Path(report_dir).rglob("*.json")):
+    stem, name = meta.get("notebook", ""), meta.get("name") or meta.get("set") or ""
+    if name == stem or not (meta.get("parameters") or {}).keys() - {"data_source"}:
+        return True
+    if not name.startswith(stem + "__"):
+        return False
+    parts = name[len(stem) + 2:].split("__")
+    if parts and re.fullmatch(r"[0-9a-f]{8}", parts[-1]):
+        parts = parts[:-1]  # the hash added when a value was shortened
+    return all(p.split("=", 1)[0] == "data_source" for p in parts)
+
+
+def _rank(meta: dict) -> tuple:
+    """Which of several sets of one notebook stands for it: named exactly as the notebook (all
+    defaults), then defaults but the data source, then any other (a sweep), by name."""
+    exact = (meta.get("name") or meta.get("set")) == meta.get("notebook")
+    return (not exact, not _defaults_but_data(meta), meta.get("name") or "")
+
+
+def _runner_sets(report_dir: Path) -> list[dict]:
+    """The ok sets of a runner's folder, ``runs/<name>/run.json`` (no failures, no ``.store`` or
+    ``.staging`` copies: only the published names)."""
+    out = []
+    for link in sorted((report_dir / "runs").iterdir()):
+        if link.name.startswith(".") or link.name.endswith(".failed") or not link.is_dir():
+            continue
+        try:
+            meta = json.loads((link / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("status") == "ok" and isinstance(meta.get("records"), dict):
+            out.append({**meta, "name": meta.get("name") or link.name})
+    return out
+
+
+def _record_files(report_dir: Path) -> list[dict]:
+    """Sets described by loose ``*.json`` files (older layouts): a records dict, or run.json-like."""
+    out = []
+    for path in sorted(report_dir.rglob("*.json")):
+        rel = path.relative_to(report_dir).parts
+        if any(part.startswith(".") or part.endswith(".failed") for part in rel):
+            continue
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(rec, dict) and "records" in rec and isinstance(rec["records"], dict):
-            meta, rec = rec, rec["records"]
-            stem = meta.get("notebook") or path.stem
-            params = meta.get("parameters") or {}
-        else:
-            stem, params = path.stem, None
-        if not isinstance(rec, dict) or "answer" not in rec or "data" not in rec:
+        if not isinstance(rec, dict):
             continue
-        stem = re.split(r"__|\.", stem)[0]
-        if stem not in runs or (params == {} and runs[stem][1] != {}):
-            runs[stem] = ({"notebook": stem, "records": rec}, params)
-    return [r for r, _ in runs.values()]
+        if isinstance(rec.get("records"), dict):
+            if rec.get("status", "ok") != "ok":
+                continue
+            name = rec.get("name") or path.stem
+            out.append({**rec, "notebook": rec.get("notebook") or re.split(r"__|\.", name)[0], "name": name})
+        else:
+            out.append({"notebook": re.split(r"__|\.", path.stem)[0], "name": path.stem, "records": rec,
+                        "parameters": None})
+    return out
+
+
+def load_runs(report_dir: Path) -> list[dict]:
+    """One run per notebook, ``{"notebook": stem, "records": {...}}``, from a main-job output folder.
+
+    A runner's folder (``runs/<name>/run.json``, :mod:`helpers.run`) is read set by set, ignoring
+    failed sets and the ``.store``/``.staging`` folders behind the published names; otherwise every
+    ``*.json`` of records is read. Only runs that recorded an ``answer`` and their ``data`` count.
+    Of several runs of one notebook, the set named exactly as the notebook (default parameters) is
+    preferred, then one with defaults except ``data_source``, then the first by name.
+    """
+    report_dir = Path(report_dir)
+    metas = _runner_sets(report_dir) if (report_dir / "runs").is_dir() else _record_files(report_dir)
+    best: dict[str, dict] = {}
+    for meta in metas:
+        rec = meta["records"]
+        if "answer" not in rec or "data" not in rec:
+            continue
+        stem = meta["notebook"]
+        if stem not in best or _rank(meta) < _rank(best[stem]):
+            best[stem] = meta
+    return [{"notebook": stem, "records": best[stem]["records"]} for stem in sorted(best)]
 
 
 def replace_block(text: str, block: str) -> str:

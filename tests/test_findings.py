@@ -60,6 +60,49 @@ def test_load_runs_reads_record_files_and_prefers_default_parameters(tmp_path):
     assert runs[0]["records"]["answer"] == RECORDS["answer"]
 
 
+def publish(folder, name: str, params: dict, answer: str, status: str = "ok", notebook: str = "03_mag7_beta_hedge"):
+    """A set published by the runner's own code, as a main job leaves it."""
+    from helpers import run
+    from helpers.reporting import atomic_write_text
+
+    staging = folder.new_staging(name)
+    result = run.Result(notebook, name, params, status, 1.0, records=dict(RECORDS, answer=answer),
+                        files={"results": f"{name}.json"})
+    atomic_write_text(staging / f"{name}.json", json.dumps(result.records))
+    atomic_write_text(staging / "run.json", json.dumps(run.set_metadata(result)))
+    folder.publish(result, staging)
+
+
+def test_load_runs_reads_the_runner_layout_preferring_the_default_set(tmp_path):
+    from helpers import run
+
+    src = "/x/market-data"
+    with run.ReportFolder(tmp_path) as folder:
+        publish(folder, "03_mag7_beta_hedge__beta_window=90", {"beta_window": 90, "data_source": src}, "sweep 90")
+        publish(folder, "03_mag7_beta_hedge__data_source=market-data__1234abcd", {"data_source": src}, "default")
+        publish(folder, "03_mag7_beta_hedge__beta_window=30", {"beta_window": 30, "data_source": src}, "sweep 30")
+        publish(folder, "05_x__data_source=market-data__1234abcd", {"data_source": src}, "broke", "failed",
+                notebook="05_x")
+        publish(folder, "01_y__seed=7", {"seed": 7}, "only a non-default run", notebook="01_y")
+    assert (tmp_path / "runs" / ".store").is_dir()     # the published folders' copies are not read twice
+    runs = {r["notebook"]: r["records"]["answer"] for r in f.load_runs(tmp_path)}
+    assert runs == {"03_mag7_beta_hedge": "default", "01_y": "only a non-default run"}  # the failure is ignored
+    with run.ReportFolder(tmp_path) as folder:        # the set named exactly as the notebook wins
+        publish(folder, "03_mag7_beta_hedge", {}, "all defaults")
+    assert f.load_runs(tmp_path)[1]["records"]["answer"] == "all defaults"
+
+
+@pytest.mark.parametrize("name, params, default", [
+    ("05_x", {}, True),
+    ("05_x", {"target_vol": 0.12}, True),                      # a default value given explicitly
+    ("05_x__data_source=market-data__62084242", {"data_source": "/d/market-data"}, True),
+    ("05_x__target_vol=0.08", {"target_vol": 0.08}, False),
+    ("05_x__data_source=m__target_vol=0.08__62084242", {"data_source": "/m", "target_vol": 0.08}, False),
+])
+def test_default_but_data_source_is_read_from_the_name(name, params, default):
+    assert f._defaults_but_data({"notebook": "05_x", "name": name, "parameters": params}) is default
+
+
 def test_check_mode_names_what_changed_and_write_mode_fixes_it(tmp_path, capsys):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "03_mag7_beta_hedge.json").write_text(json.dumps(RECORDS))
