@@ -39,7 +39,6 @@ import datetime as dt
 import fcntl
 import functools
 import hashlib
-import html
 import itertools
 import json
 import multiprocessing
@@ -56,12 +55,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
-from urllib.parse import quote
 
 import yaml
 
 from helpers.catalogue import PROJECT_ROOT
-from helpers.reporting import atomic_write_text
+from helpers.reporting import atomic_write, atomic_write_text
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORT_DIR = PROJECT_ROOT / "reports"
@@ -81,6 +79,7 @@ class Job:
     notebook: Path
     parameters: dict
     name: str  # report set name
+    inputs: dict | None = None  # what its result depends on (see run_inputs); None: not cacheable
 
 
 @dataclass
@@ -98,6 +97,9 @@ class Result:
     finished: str = ""
     files: dict = field(default_factory=dict)  # role -> file name inside the set
     refresh_data: bool = False
+    defaults: dict = field(default_factory=dict)  # the notebook's parameter defaults (literals)
+    inputs: dict = field(default_factory=dict)    # hashes of what the result depends on (run_inputs)
+    cache: dict = field(default_factory=dict)     # {"hit": True, "checked": time} when reused
 
     @property
     def set_name(self) -> str:
@@ -410,6 +412,119 @@ def plan(notebooks: list[Path], overrides: dict, file_params: dict, where: str =
     return jobs
 
 
+# --------------------------------------------------------------------------- incremental runs
+
+HELPER_GLOBS = ("**/*.py", "csrc/**/*")   # under helpers/: the code every notebook runs
+CATALOGUE = ("universe.csv", "factors.csv")  # under data/: what the simulated market is built from
+CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
+
+
+def _hash_files(paths, root: Path) -> str:
+    """SHA-256 over the files' paths (relative to ``root``) and contents, in sorted order."""
+    h = hashlib.sha256()
+    for path in sorted(set(paths)):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def notebook_hash(path: Path) -> str:
+    """The notebook's source: its cells' types and sources and its kernel (not outputs or metadata),
+    so refreshing the stored outputs in place does not make a report stale."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    cells = [(c.get("cell_type"), "".join(c.get("source", "")) if isinstance(c.get("source"), list)
+              else c.get("source", "")) for c in nb.get("cells", [])]
+    kernel = (nb.get("metadata", {}).get("kernelspec") or {}).get("name")
+    return hashlib.sha256(json.dumps([kernel, cells]).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def helpers_hash() -> str:
+    """helpers/**/*.py and helpers/csrc (computed once per runner)."""
+    root = PROJECT_ROOT / "helpers"
+    return _hash_files([p for g in HELPER_GLOBS for p in root.glob(g)], PROJECT_ROOT)
+
+
+def environment_hash(kernel: str) -> str:
+    """The pinned environment: constraints.txt, the Python version, the kernel's name."""
+    pins = CONSTRAINTS.read_bytes() if CONSTRAINTS.is_file() else b""
+    return hashlib.sha256(pins + f"|{sys.version.split()[0]}|{kernel}".encode()).hexdigest()
+
+
+def effective_source(job: Job) -> str:
+    """The data source a job's kernel will load: its parameter, the notebook's default, else
+    ``$QN_DATA_SOURCE`` or the simulated market, resolved (a folder made absolute)."""
+    from helpers.data import resolve_source
+
+    value = job.parameters.get("data_source")
+    if value is None:
+        default = default_values(job.notebook).get("data_source")
+        value = default if isinstance(default, str) else None
+    return resolve_source(value)
+
+
+@functools.lru_cache(maxsize=16)
+def _data_identity(source: str) -> str | None:
+    return data_identity(source, memo=False)
+
+
+def data_identity(source: str, memo: bool = True) -> str | None:
+    """What identifies a source's data before it is loaded, as a hash; None when it cannot be known.
+
+    ``synthetic[:SEED]``: the seed and the catalogue files (the simulator is helper code); a CSV
+    folder: every file in it, names and contents; ``yfinance``: the files of its download cache
+    (a run with unchanged cache files reads the same prices); ``yfinance:refresh``: None (it
+    downloads again, so it is never reused).
+    """
+    if memo:
+        return _data_identity(source)
+    from helpers.data import DATA_DIR, cache_dir
+
+    if source.startswith("synthetic"):
+        return f"{source}|" + _hash_files([DATA_DIR / f for f in CATALOGUE], DATA_DIR)
+    if source == "yfinance":
+        folder = cache_dir()
+        return "yfinance|" + (_hash_files(folder.iterdir(), folder) if folder.is_dir() else "empty")
+    if source.startswith("yfinance"):
+        return None
+    folder = Path(source)
+    return "csv|" + _hash_files([p for p in folder.iterdir() if not p.name.startswith(".")], folder)
+
+
+def run_inputs(job: Job, kernel: str, refresh_data: bool = False) -> dict | None:
+    """Hashes of everything a run's result depends on, or None when it must always run.
+
+    ``notebook`` (its source), ``parameters``, ``source`` and ``data`` (:func:`data_identity`),
+    ``helpers`` (:func:`helpers_hash`) and ``environment`` (:func:`environment_hash`). Two runs
+    with equal inputs give the same report; a change of any one re-runs the notebook.
+    """
+    source = effective_source(job)
+    data = None if refresh_data else data_identity(source)
+    if data is None:
+        return None
+    return {"notebook": notebook_hash(job.notebook),
+            "parameters": hashlib.sha256(json.dumps(job.parameters, sort_keys=True, default=str).encode()).hexdigest(),
+            "source": source, "data": data, "helpers": helpers_hash(), "environment": environment_hash(kernel)}
+
+
+def changed_inputs(meta: dict | None, inputs: dict | None) -> list[str]:
+    """Why a published set cannot be reused for a run with ``inputs`` (empty: it can).
+
+    The set must exist, have run ok with every file still there, and have been made from the same
+    inputs.
+    """
+    if inputs is None:
+        return ["not cacheable (yfinance refresh)"]
+    if not meta:
+        return ["no earlier report"]
+    if meta.get("status") != "ok":
+        return ["the earlier run failed"]
+    old = meta.get("inputs") or {}
+    changed = [k for k in inputs if old.get(k) != inputs[k]]
+    return changed
+
+
 # --------------------------------------------------------------------------- execution
 
 
@@ -474,6 +589,30 @@ def _papermill(job: Job, output: Path, kernel: str, timeout: int, progress: bool
     return "unreachable"
 
 
+def json_defaults(path: Path) -> dict:
+    """The parameters' defaults that are JSON literals (the index compares sweeps with them)."""
+    out = {}
+    for name, value in default_values(path).items():
+        if value is not _NO_DEFAULT and name != OUTPUT_DIR:
+            with contextlib.suppress(TypeError, ValueError):
+                out[name] = json.loads(json.dumps(value))
+    return out
+
+
+def _write_thumbnail(nb, staging: Path, files: dict) -> None:
+    """The headline figure as ``thumbnail.png`` (see :func:`helpers.dashboard.headline_png`)."""
+    from helpers.dashboard import headline_png, thumbnail
+
+    png = headline_png(nb)
+    if png is not None:
+        try:
+            data = thumbnail(png)
+        except Exception:  # noqa: BLE001 - an unreadable image leaves the set without a thumbnail
+            return
+        atomic_write(staging / "thumbnail.png", lambda tmp: tmp.write_bytes(data))
+        files["thumbnail"] = "thumbnail.png"
+
+
 OUTPUT_DIR = "output_dir"  # a notebook parameter naming where its side outputs go
 
 
@@ -500,10 +639,14 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
     time.sleep(delay)  # staggered kernel starts: papermill's port clash when started together
     started, clock = _now(), time.time()
     result = Result(job.notebook.stem, job.name, job.parameters, "ok", 0.0, started=started,
-                    refresh_data=bool((env or {}).get("QN_REFRESH_DATA")))
+                    refresh_data=bool((env or {}).get("QN_REFRESH_DATA")), defaults=json_defaults(job.notebook))
     output = staging / f"{job.name}.ipynb"
     with _environ(env):
         result.error = _papermill(job, output, kernel, timeout, progress, run_parameters(job, staging))
+    if job.inputs is not None:  # yfinance: the cache as the run left it (it may have downloaded)
+        result.inputs = dict(job.inputs)
+        if str(job.inputs.get("source", "")).startswith("yfinance"):
+            result.inputs["data"] = data_identity(job.inputs["source"], memo=False)
     result.status = "failed" if result.error else "ok"
     try:
         if output.exists():
@@ -524,6 +667,7 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
                 atomic_write_text(staging / files["report"], render_html(nb, exclude_input=True))
                 atomic_write_text(staging / files["code"], render_html(nb, exclude_input=False))
                 atomic_write_text(staging / files["results"], json.dumps(result.records, indent=2))
+                _write_thumbnail(nb, staging, files)
                 for side in sorted(staging.iterdir()):  # what the notebook wrote into output_dir
                     if side.is_file() and not side.name.startswith(".") and side.name not in files.values():
                         files[f"output:{side.name}"] = side.name
@@ -725,6 +869,15 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def published_meta(root: Path, name: str) -> dict | None:
+    """The run.json of the published set ``name`` under the output folder ``root``, if readable."""
+    try:
+        meta = json.loads((Path(root) / RUNS / name / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 class ReportFolder:
     """``reports/``: report sets under ``runs/``, the index, and the locks that let runners share it.
 
@@ -836,6 +989,33 @@ class ReportFolder:
             link.unlink()
             shutil.rmtree(old, ignore_errors=True)
 
+    # -- reuse (incremental runs)
+    def reuse(self, jobs: list[Job]) -> tuple[list[Result], dict[str, list[str]]]:
+        """The published sets that jobs would remake unchanged, marked "cached"; and why the others run.
+
+        A set is reused when it ran ok from the same :func:`run_inputs` and every file it lists is
+        there. Its run.json gets ``cache: {"hit": true, "checked": ...}`` (the index shows
+        "cached"), a stale failed set of the same name is removed, and the index is rebuilt once.
+        """
+        reused, reasons = [], {}
+        with self.publishing():
+            for job in jobs:
+                link = self.runs / job.name
+                meta = published_meta(self.root, job.name)
+                why = changed_inputs(meta, job.inputs)
+                if not why and not all((link / f).is_file() for f in (meta.get("files") or {}).values()):
+                    why = ["files of the earlier report are missing"]
+                if why:
+                    reasons[job.name] = why
+                    continue
+                meta["cache"] = {"hit": True, "checked": _now()}
+                atomic_write_text(link / "run.json", json.dumps(meta, indent=2))
+                self._remove(job.name + FAILED)
+                reused.append(Result(**{k: meta[k] for k in Result.__dataclass_fields__ if k in meta}))
+            if reused:
+                self.write_index()
+        return reused, reasons
+
     # -- the index
     def sets(self) -> list[dict]:
         """Every published set's run.json (plus its path), notebooks in order, failures after."""
@@ -864,8 +1044,9 @@ class ReportFolder:
 def summary_table(results: list[Result]) -> str:
     rows = [("notebook", "parameters", "status", "seconds", "report")]
     for r in results:
-        rows.append((r.name, json.dumps(r.parameters) if r.parameters else "defaults", r.status,
-                     f"{r.duration:.1f}", r.html or r.report or "-"))
+        cached = r.cache.get("hit")
+        rows.append((r.name, json.dumps(r.parameters) if r.parameters else "defaults",
+                     "cached" if cached else r.status, "-" if cached else f"{r.duration:.1f}", r.html or r.report or "-"))
     widths = [min(max(len(row[i]) for row in rows), 60) for i in range(5)]
     lines = ["  ".join(str(c)[:60].ljust(w) for c, w in zip(row, widths)) for row in rows]
     for r in results:
@@ -897,85 +1078,18 @@ def environment() -> dict:
     return dict(_environment())
 
 
-def _short(value) -> str:
-    """A recorded value for the index: numbers to 4 significant digits, long text cut."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return json.dumps(value)[:200]
-
-
-def _href(set_path: str, file_name: str) -> str:
-    return html.escape(quote(f"{set_path}/{file_name}"))
-
-
 def index_row(meta: dict) -> str:
-    """One report set as a ``<tbody>``: a row of status, parameters, data, key results and links,
-    then the set's answer across the whole width."""
-    esc = html.escape
-    records = meta.get("records") or {}
-    data = records.get("data") or {}
-    prov = (f"{esc(str(data.get('source', '?')))}<br><small>{esc(str(data.get('first_date', '')))} → "
-            f"{esc(str(data.get('last_date', '')))}</small><br><small>sha256 "
-            f"{esc(str(data.get('content_hash', ''))[:12])}</small>") if data else "-"
-    answer = records.get("answer")
-    answer_html = (f'<p class="answer">{esc(str(answer))}</p>' if answer
-                   else '<p class="noanswer">no answer recorded</p>' if meta.get("status") == "ok" else "")
-    keys = "".join(f"<li><b>{esc(k)}</b>: {esc(_short(v))}</li>" for k, v in records.items()
-                   if k not in ("data", "answer"))
-    params = meta.get("parameters") or {}
-    params_html = "".join(f"<li>{esc(k)} = {esc(json.dumps(v))}</li>" for k, v in params.items()) or "defaults"
-    files = meta.get("files") or {}
-    labels = {"report": "report", "code": "with code", "notebook": "notebook", "results": "results (JSON)"}
-    links = [f'<a href="{_href(meta["path"], files[role])}">{label}</a>'
-             for role, label in labels.items() if role in files]
-    links += [f'<a href="{_href(meta["path"], name)}">{esc(name)}</a>'
-              for role, name in files.items() if role.startswith("output:")]
-    status = meta.get("status", "?")
-    status_html = f'<span class="{esc(status)}">{esc(status)}</span>'
-    if meta.get("error"):
-        status_html += f"<br><small>{esc(str(meta['error'])[:300])}</small>"
-    when = esc(str(meta.get("finished", ""))[:16].replace("T", " "))
-    set_id = esc(str(meta.get("set", meta.get("name", ""))))
-    answer_row = f'<tr class="answer-row"><td colspan="6">{answer_html}</td></tr>' if answer_html else ""
-    return (f'<tbody class="set" id="{set_id}"><tr><td><b>{esc(meta.get("name", ""))}</b>'
-            f"<br><small>{when}</small></td><td>{status_html}<br><small>{meta.get('duration', 0):.1f}s</small></td>"
-            f"<td><ul>{params_html}</ul></td><td>{prov}</td><td><ul>{keys}</ul></td>"
-            f"<td>{' · '.join(links) or '-'}</td></tr>{answer_row}</tbody>")
+    """One report set's rows of the index (see :mod:`helpers.dashboard`)."""
+    from helpers.dashboard import index_row as row
 
-
-INDEX_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; width: 100%; }
-th, td { padding: .5rem; vertical-align: top; text-align: left; }
-tbody.set { border-bottom: 2px solid #ccc; } tbody.set tr:first-child td { padding-bottom: .2rem; }
-th { background: #f4f4f4; } ul { margin: 0; padding-left: 1rem; } small { white-space: nowrap; }
-tr.answer-row td { padding-top: 0; }
-.answer { font-size: 1.05rem; line-height: 1.45; margin: 0; padding: .5rem .8rem; max-width: 75rem;
-          border-left: 4px solid #1a5fb4; background: #f3f7fc; white-space: pre-wrap; }
-.noanswer { color: #888; font-style: italic; margin: 0; }
-.ok { color: #1a7f37; font-weight: bold; } .failed, .unreadable { color: #c62828; font-weight: bold; }
-footer { margin-top: 2rem; color: #666; font-size: .85rem; } footer ul { columns: 3; }
-"""
+    return row(meta)
 
 
 def index_html(sets: list[dict], env: dict | None = None) -> str:
-    """The index page of report sets (each a run.json dict with its ``path``)."""
-    esc = html.escape
-    rows = "".join(index_row(m) for m in sets) or '<tbody><tr><td colspan="6">No report sets yet.</td></tr></tbody>'
-    env_html = "".join(f"<li>{esc(k)} {esc(str(v))}</li>" for k, v in (env or {}).items())
-    counts = {s: sum(m.get("status") == s for m in sets) for s in ("ok", "failed")}
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Quant Notebooks: reports</title>
-<style>{INDEX_STYLE}</style></head><body>
-<h1>Quant Notebooks: reports</h1>
-<p>{len(sets)} report set(s): {counts['ok']} ok, {counts['failed']} failed.</p>
-<table><thead><tr><th>run</th><th>status</th><th>parameters</th><th>data</th>
-<th>key results (answer below)</th><th>links</th></tr></thead>
-{rows}
-</table>
-<footer><h3>Environment of the runner that wrote this page</h3><ul>{env_html}</ul></footer>
-</body></html>
-"""
+    """The index page of report sets, a research dashboard (see :mod:`helpers.dashboard`)."""
+    from helpers.dashboard import index_html as page
+
+    return page(sets, env)
 
 
 def connect(address: str):
@@ -1011,6 +1125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", type=Path, default=REPORT_DIR)
     p.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
     p.add_argument("--dry-run", action="store_true", help="check the input and print the runs; run nothing")
+    p.add_argument("--force", action="store_true",
+                   help="run every selected notebook, even those whose report is up to date (not 'cached')")
     p.add_argument("--in-place", action="store_true",
                    help="re-execute the committed notebooks in place with defaults (nox -s refresh)")
     return p
@@ -1048,8 +1164,27 @@ def _on_sigterm(signum, frame):
 
 def run_sets(jobs: list[Job], args, folder: ReportFolder, env: dict, progress: bool,
              client=None) -> list[Result]:
-    """Every job into a staging folder, each published as soon as it ends."""
+    """Every job into a staging folder, each published as soon as it ends.
+
+    Unless ``args.force``, a job whose published set was made from the same inputs is not run:
+    the set is kept and marked "cached" (:meth:`ReportFolder.reuse`).
+    """
     results: list[Result] = []
+    if not args.force:
+        reused, reasons = folder.reuse(jobs)
+        for result in reused:
+            _report_line(result)
+        for job in jobs:
+            if job.name in reasons:
+                print(f"[run] {job.name}: {', '.join(reasons[job.name])}", flush=True)
+        results += reused
+        done = {r.name for r in reused}
+        order = {job.name: i for i, job in enumerate(jobs)}
+        rest = run_sets([j for j in jobs if j.name not in done], argparse.Namespace(**{**vars(args), "force": True}),
+                        folder, env, progress, client) if len(done) < len(jobs) else []
+        if client is not None and len(done) == len(jobs):
+            client.close()
+        return sorted(results + rest, key=lambda r: order[r.name])
     if client is not None:
         stagings = {job.name: folder.new_staging(job.name) for job in jobs}
         futures = {client.submit(execute, job, stagings[job.name], args.kernel, args.timeout, False, env,
@@ -1111,6 +1246,9 @@ def _read_result(job: Job, staging: Path, code: int | None) -> Result:
 
 def _report_line(result: Result) -> None:
     where = result.html or result.report or "-"
+    if result.cache.get("hit"):
+        print(f"[cached] {result.name} (unchanged since its run of {result.duration:.1f}s) {where}", flush=True)
+        return
     print(f"[{result.status}] {result.name} ({result.duration:.1f}s) {where}", flush=True)
 
 
@@ -1161,9 +1299,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not args.in_place:
+        for job in jobs:
+            try:
+                job.inputs = run_inputs(job, args.kernel, args.refresh_data)
+            except (OSError, ValueError) as exc:  # unreadable data files: run, and let the notebook say why
+                print(f"note: {job.name} cannot be cached: {exc}", file=sys.stderr)
     if args.dry_run:
         for job in jobs:
-            print(f"{job.name}: {json.dumps(job.parameters) if job.parameters else 'defaults'}")
+            why = ["--force"] if args.force else [] if args.in_place else changed_inputs(
+                published_meta(args.output_dir, job.name), job.inputs)
+            state = "in place" if args.in_place else f"run: {', '.join(why)}" if why else "cached, not run"
+            print(f"{job.name}: {json.dumps(job.parameters) if job.parameters else 'defaults'} ({state})")
         print(f"{len(jobs)} run(s) planned; nothing was run (--dry-run)")
         return 0
     out_dir = args.output_dir.resolve()
