@@ -88,7 +88,9 @@ class HedgeTotals:
     At the convention the run used: ``pnl`` ($), ``ann_return`` and ``ann_excess`` (mean daily
     return on capital x 252, and over cash), ``sharpe`` (excess of cash, annualized),
     ``max_drawdown`` (of capital compounded daily, <= 0). ``paths`` holds (n, T) daily arrays
-    when asked for (NaN after a window ends).
+    when asked for (NaN after a window ends): ``pnl``, ``returns`` (on capital), ``short_shares``,
+    ``beta_exposure`` and ``short_weight`` (yesterday's short notional / capital: the daily return
+    on capital falls by the daily borrow rate times it, so the return is linear in the fee).
     """
 
     steps: np.ndarray
@@ -170,7 +172,8 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
     T = int(n_days.max())
     paths = {}
     if keep_paths:
-        paths = {name: np.full((n, T), np.nan) for name in ("pnl", "returns", "short_shares", "beta_exposure")}
+        paths = {name: np.full((n, T), np.nan)
+                 for name in ("pnl", "returns", "short_shares", "beta_exposure", "short_weight")}
         paths["pnl"][:, 0] = 0.0
         paths["short_shares"][:, 0] = sl
         paths["beta_exposure"][:, 0] = su * u_prev + sl * l_prev * k
@@ -214,6 +217,7 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         if keep_paths:
             paths["pnl"][:, t] = np.where(alive, day_pnl, np.nan)
             paths["returns"][:, t] = np.where(alive, r, np.nan)
+            paths["short_weight"][:, t] = np.where(alive, short_prev / capital, np.nan)
             paths["short_shares"][:, t] = np.where(alive, sl, np.nan)
             paths["beta_exposure"][:, t] = np.where(alive, su * u + sl * lv * k, np.nan)
         u_prev, l_prev = np.where(alive, u, u_prev), np.where(alive, lv, l_prev)
@@ -445,8 +449,9 @@ def breakeven_fee(mean_base: float, mean_per_daily_fee: float) -> float:
 
 
 def breakeven_table(study: Study) -> pd.DataFrame:
-    """Per pair at the study's band and cost: the borrow fee at which the mean P/L is zero, and the
-    fee at which the mean return on capital equals the cash rate."""
+    """Per pair at the study's band and cost, over the Monte Carlo windows: the borrow fee at which
+    the mean P/L per window is zero (the issue's ``breakeven_borrow_fee``), and the fee at which the
+    mean over windows of the return on capital equals the cash rate."""
     cost = study.convention.cost
     rows = []
     for pair, t in study.totals[study.params.exposure_threshold].items():
@@ -454,46 +459,98 @@ def breakeven_table(study: Study) -> pd.DataFrame:
         exc_base = ((t.ret_base - t.cash_sum - cost * t.ret_traded) / t.steps).mean()
         rows.append({"pair": pair, "break-even fee (P/L = 0)": breakeven_fee(pnl_base, t.short_sum.mean()),
                      "break-even fee (return = cash)": breakeven_fee(exc_base, (t.ret_short / t.steps).mean())})
-    return pd.DataFrame(rows).set_index("pair")
+    return pd.DataFrame(rows, columns=["pair", "break-even fee (P/L = 0)", "break-even fee (return = cash)"]
+                        ).set_index("pair")
 
 
 def band_table(study: Study) -> pd.DataFrame:
-    """Per pair and re-hedge band at the study's convention: re-hedges a year, mean P/L, mean
-    excess return on capital, mean Sharpe."""
+    """Per pair and re-hedge band at the study's convention, means over windows: re-hedges a year,
+    P/L, share of windows with P/L > 0, excess return on capital, Sharpe (in excess of cash)."""
     g = study.windows.groupby(["pair", "band"], sort=False)
     out = g.agg(**{"re-hedges / yr": ("rehedges_per_year", "mean"), "mean P/L ($)": ("pnl", "mean"),
                    "P/L > 0": ("pnl", lambda s: (s > 0).mean()),
-                   "excess return": ("ann_excess", "mean"), "Sharpe": ("sharpe", "mean")})
+                   "mean excess return": ("ann_excess", "mean"), "mean Sharpe": ("sharpe", "mean")})
     return out
 
 
 def capital_table(study: Study) -> pd.DataFrame:
-    """Per pair at the default band: the window distribution of return on capital (annualized,
-    mean daily x 252), its excess over cash, Sharpe in excess of cash and maximum drawdown."""
+    """Per pair at the default band, over the Monte Carlo windows: the return on capital
+    (annualized, mean daily x 252) as a mean and 10th / 50th / 90th percentiles across windows,
+    the mean excess over cash, the share of windows beating cash, and the median across windows
+    of the Sharpe ratio (in excess of cash) and of the maximum drawdown."""
     w = default_windows(study)
     g = w.groupby("pair", sort=False)
+    q = lambda p: ("ann_return", lambda s: s.quantile(p))  # noqa: E731
     return g.agg(**{"windows": ("pnl", "size"), "mean P/L ($)": ("pnl", "mean"),
-                    "return on capital": ("ann_return", "mean"), "excess over cash": ("ann_excess", "mean"),
+                    "mean return": ("ann_return", "mean"), "p10 return": q(0.1), "median return": q(0.5),
+                    "p90 return": q(0.9), "mean excess": ("ann_excess", "mean"),
                     "windows beating cash": ("ann_excess", lambda s: (s > 0).mean()),
-                    "Sharpe": ("sharpe", "median"), "max drawdown": ("max_drawdown", "median")})
+                    "median Sharpe": ("sharpe", "median"), "median max drawdown": ("max_drawdown", "median")})
+
+
+def band_grid(study: Study, borrow_fees: list[float], cost_bps: float) -> pd.DataFrame:
+    """:func:`sensitivity` at every re-hedge band of the study for one cost: long format with a
+    ``band`` column (the grid's band dimension)."""
+    return pd.concat([sensitivity(study, borrow_fees, [cost_bps], band).assign(band=band)
+                      for band in study.totals], ignore_index=True)
+
+
+def book_params(leverage, pairs: list[list[str]], long_notional: float, short_notional: float,
+                exposure_threshold: float, short_margin: float) -> HedgeParams:
+    """The notebook's :class:`HedgeParams`, with the fund multiple taken from ``leverage``.
+
+    The book opens at zero beta only if ``short_notional * multiple == long_notional``; raises
+    ValueError naming the funds for which that fails (e.g. a 2x fund with the 3x notionals, or
+    funds of different multiples in one run).
+    """
+    implied = long_notional / short_notional
+    bad = {fund: _multiple(leverage, fund) for _, fund in pairs
+           if not np.isclose(_multiple(leverage, fund), implied)}
+    if bad:
+        raise ValueError(f"the book opens at zero beta only if short_notional = long_notional / multiple; "
+                         f"{long_notional:g} / {short_notional:g} = {implied:g}x, but the multiples are {bad}: "
+                         "set short_notional to long_notional / leverage and run funds of different multiples "
+                         "separately")
+    return HedgeParams(implied, long_notional, short_notional, exposure_threshold, short_margin)
 
 
 def full_history(prices: pd.DataFrame, pairs: list[list[str]], leverage, params: HedgeParams,
-                 convention: CashConvention) -> dict[str, pd.DataFrame]:
-    """The book run once over each pair's whole common history: pair -> daily frame with
-    ``returns`` (on capital) and ``cash`` (the cash return), dated; the first day is dropped."""
-    out = {}
+                 convention: CashConvention, min_days: int = 2 * TRADING_DAYS
+                 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The book run once over each pair's whole common history.
+
+    Returns ``(history, dropped)``: ``history`` maps pair -> daily frame (dated, the opening day
+    dropped) with ``returns`` (on capital), ``cash`` (the day's cash return) and ``short_weight``
+    (yesterday's short notional / capital); ``dropped`` lists the pairs with fewer than
+    ``min_days`` common days (columns pair, reason), which are not evaluated.
+    """
+    out, dropped = {}, []
     for underlying, fund in pairs:
         pair = prices[[underlying, fund]].dropna()
-        if len(pair) < 2 * TRADING_DAYS:
+        name = f"{underlying}/{fund}"
+        if len(pair) < min_days:
+            dropped.append({"pair": name, "reason": f"{len(pair)} common days, fewer than {min_days}"})
             continue
         cash = convention.daily_cash(pair.index).to_numpy()
         res = simulate_windows(pair[underlying].to_numpy(), pair[fund].to_numpy(), cash, np.array([0]),
                                np.array([len(pair)]), _multiple(leverage, fund), params.exposure_threshold,
                                params, convention, keep_paths=True)
-        out[f"{underlying}/{fund}"] = pd.DataFrame({"returns": res.paths["returns"][0], "cash": cash},
-                                                   index=pair.index).iloc[1:]
-    return out
+        out[name] = pd.DataFrame({"returns": res.paths["returns"][0], "cash": cash,
+                                  "short_weight": res.paths["short_weight"][0]}, index=pair.index).iloc[1:]
+    return out, pd.DataFrame(dropped, columns=["pair", "reason"])
+
+
+def evidence_period(prices: pd.DataFrame, history: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``prices`` trimmed to the dates the evidence covers: from the earliest opening day (the
+    day before a history's first return) to the latest last day over the evaluated pairs."""
+    if not history:
+        return prices.iloc[:0]
+    starts, ends = [], []
+    for d in history.values():
+        i = prices.index.get_indexer([d.index[0]])[0]
+        starts.append(prices.index[max(i - 1, 0)])
+        ends.append(d.index[-1])
+    return prices.loc[min(starts):max(ends)]
 
 
 def mean_ci(x, reps: int = 1000, seed: int = 0, level: float = 0.95, scale: float = TRADING_DAYS) -> Interval:
@@ -511,43 +568,176 @@ def mean_ci(x, reps: int = 1000, seed: int = 0, level: float = 0.95, scale: floa
     return Interval(float(x.mean() * scale), float(low), float(high), level, b)
 
 
-def evidence_table(history: dict[str, pd.DataFrame], reps: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Per pair, from the whole-history daily returns on capital: years, annualized return,
-    excess over cash with its 95% block-bootstrap interval, Sharpe with its interval, max drawdown."""
+def calendar_year_ci(x: pd.Series, min_days: int = 200, level: float = 0.95) -> tuple[Interval, int]:
+    """Mean over non-overlapping calendar years of each year's annualized mean (daily mean x 252)
+    of a dated daily series, with a t-interval over the years: the cross-check of the block
+    bootstrap that needs no block length. Only years with >= ``min_days`` days count.
+
+    Returns ``(interval, n_years)``; the interval is NaN with fewer than 3 years.
+    """
+    x = pd.Series(x).dropna()
+    g = x.groupby(x.index.year)
+    years = (g.mean()[g.size() >= min_days] * TRADING_DAYS).to_numpy()
+    n = len(years)
+    if n < 3:
+        return Interval(float(years.mean()) if n else float("nan"), float("nan"), float("nan"), level), n
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * years.std(ddof=1) / np.sqrt(n)
+    return Interval(float(years.mean()), float(years.mean() - half), float(years.mean() + half), level), n
+
+
+def breakeven_return_cash(d: pd.DataFrame, convention: CashConvention, reps: int = 1000, seed: int = 0,
+                          level: float = 0.95) -> Interval:
+    """Annual borrow fee at which the whole-history mean return on capital equals the cash rate,
+    with a stationary block-bootstrap interval (days resampled in blocks, jointly).
+
+    Positions and capital do not depend on the fee, so each day's excess return is linear in the
+    daily borrow rate: e_t(b) = e_t(b0) - (b - b0) w_t with w_t = ``short_weight``. The break-even
+    daily rate is b0 + mean(e) / mean(w), annualized by compounding (:func:`breakeven_fee`).
+    """
+    e = (d["returns"] - d["cash"]).to_numpy()
+    w = d["short_weight"].to_numpy()
+    ok = np.isfinite(e) & np.isfinite(w)
+    e, w = e[ok], w[ok]
+    if len(e) < 10:
+        return Interval(float("nan"), float("nan"), float("nan"), level)
+    db0 = convention.daily_borrow()
+    fee = lambda e_, w_: breakeven_fee(e_.mean() + db0 * w_.mean(), w_.mean())  # noqa: E731
+    b = block_length(e)
+    bs = StationaryBootstrap(b, np.column_stack([e, w]), seed=np.random.default_rng(seed))
+    draws = np.array([fee(pos[0][:, 0], pos[0][:, 1]) for pos, _ in bs.bootstrap(reps)])
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(draws, [tail, 100 - tail])
+    return Interval(fee(e, w), float(low), float(high), level, b)
+
+
+def evidence_table(history: dict[str, pd.DataFrame], convention: CashConvention, reps: int = 1000,
+                   seed: int = 0) -> pd.DataFrame:
+    """Per pair, from the whole-history daily returns on capital: years; annualized return on
+    capital and its excess over cash, each with a 95% stationary block-bootstrap interval
+    (``block`` = mean block length in days); the excess's t-interval over non-overlapping
+    calendar years (``cal years`` of them); Sharpe over cash with its interval; max drawdown;
+    and the borrow fee at which the return equals cash, with its interval."""
     rows = []
     for pair, d in history.items():
         excess = d["returns"] - d["cash"]
+        ret = mean_ci(d["returns"].to_numpy(), reps, seed)
         ci = mean_ci(excess.to_numpy(), reps, seed)
+        cal, n_years = calendar_year_ci(excess)
         sr = sharpe_ci(excess, reps=reps, seed=seed)
+        fee = breakeven_return_cash(d, convention, reps, seed)
         equity = (1.0 + d["returns"]).cumprod()
-        rows.append({"pair": pair, "years": len(d) / TRADING_DAYS, "return on capital": d["returns"].mean() * TRADING_DAYS,
-                     "excess": ci.estimate, "excess low": ci.low, "excess high": ci.high,
+        rows.append({"pair": pair, "years": len(d) / TRADING_DAYS,
+                     "return on capital": ret.estimate, "return low": ret.low, "return high": ret.high,
+                     "excess": ci.estimate, "excess low": ci.low, "excess high": ci.high, "block": ci.block,
+                     "cal years": n_years, "cal low": cal.low, "cal high": cal.high,
                      "Sharpe": sr.estimate, "Sharpe low": sr.low, "Sharpe high": sr.high,
-                     "max drawdown": float((equity / equity.cummax() - 1.0).min())})
+                     "max drawdown": float(np.minimum(equity / np.maximum(equity.cummax(), 1.0) - 1.0, 0.0).min()),
+                     "fee (return = cash)": fee.estimate, "fee low": fee.low, "fee high": fee.high})
     return pd.DataFrame(rows).set_index("pair")
 
 
+def model_checks(prices: pd.DataFrame, pairs: list[list[str]], leverage, horizon: pd.DataFrame,
+                 beta_tol: float = 0.2) -> pd.DataFrame:
+    """Per pair: is the fund the multiple the book is sized for?
+
+    ``fitted beta``: OLS slope of the fund's daily returns on its underlying's over their common
+    history; ``beta flag`` when it is more than ``beta_tol`` from the multiple (the book sized
+    for the multiple is then not beta-neutral). ``slope flag`` when the 95% interval of the
+    annual log gap's slope on realized variance (:func:`horizon_table`) excludes the theory's
+    -(b^2-b)/2.
+    """
+    rows = []
+    for underlying, fund in pairs:
+        name = f"{underlying}/{fund}"
+        r = prices[[underlying, fund]].dropna().pct_change(fill_method=None).iloc[1:]
+        b = _multiple(leverage, fund)
+        fitted = beta(r[fund], r[underlying]) if len(r) > 2 else float("nan")
+        h = horizon.loc[name] if name in horizon.index else None
+        low, high = (h["slope low"], h["slope high"]) if h is not None else (np.nan, np.nan)
+        theory = -(b**2 - b) / 2
+        rows.append({"pair": name, "multiple": b, "fitted beta": fitted, "beta flag": bool(abs(fitted - b) > beta_tol),
+                     "slope on var": h["slope on var"] if h is not None else np.nan, "slope low": low,
+                     "slope high": high, "theory slope": theory,
+                     "slope flag": bool(np.isfinite(low) and not low <= theory <= high)})
+    return pd.DataFrame(rows).set_index("pair")
+
+
+def _side(low: float, high: float) -> int:
+    """+1 when an interval lies above zero, -1 below, 0 when it includes zero or is NaN."""
+    return 1 if low > 0 else -1 if high < 0 else 0
+
+
+def _cash_label(convention: CashConvention) -> str:
+    if isinstance(convention.cash_rate, pd.Series):
+        return f"cash = {convention.cash_rate.attrs.get('ticker', 'a T-bill fund')}'s daily return (T-bills)"
+    return f"cash = {float(convention.cash_rate):.1%} a year"
+
+
 def answer_text(evidence: pd.DataFrame, convention: CashConvention, params: HedgeParams,
-                breakeven: pd.Series) -> str:
-    """The notebook's answer from :func:`evidence_table`: per pair a plain decision on the excess
-    return on capital over cash (95% interval), then which pairs beat, trail or tie cash."""
+                breakeven_pnl: pd.Series, checks: pd.DataFrame | None = None,
+                not_evaluated: dict[str, str] | None = None) -> str:
+    """The notebook's answer from :func:`evidence_table`.
+
+    Per pair: the return on capital and its excess over cash (95% block-bootstrap interval), the
+    calendar-year cross-check, a decision, Sharpe, the fee at which the return equals cash
+    (whole history, with its interval) and the fee at which the mean P/L over windows is zero
+    (``breakeven_pnl``; NaN: the pair was not in the Monte Carlo). A pair beats or trails cash
+    only when both intervals exclude zero on the same side (the more conservative reading);
+    otherwise the disagreement is stated. ``checks`` (:func:`model_checks`) flags pairs whose
+    fund is not the multiple the book is sized for; ``not_evaluated`` maps pairs left out to why.
+    """
     head = (f"The long-underlying / short-{params.leverage:g}x book, re-hedged on a "
             f"{params.exposure_threshold:.2%} band, at a {convention.borrow_fee:.1%} borrow fee and "
-            f"{convention.cost_bps:g} bp per side, on capital = long leg + {params.short_margin:.0%} margin on the "
-            "short, each pair's whole history (intervals: stationary block bootstrap over days).")
-    lines, beats, trails, ties = [head], [], [], []
+            f"{convention.cost_bps:g} bp per side, {_cash_label(convention)}, on capital = long leg + "
+            f"{params.short_margin:.0%} margin on the short, over each pair's whole history (intervals: "
+            "stationary block bootstrap over days; cross-check: t-interval over calendar years; a pair "
+            "beats or trails cash only when both agree).")
+    lines, beats, trails, ties, flagged = [head], [], [], [], []
+    pct2 = "+.2%"
     for pair, r in evidence.iterrows():
         iv = Interval(r["excess"], r["excess low"], r["excess high"])
-        verdict = decide(iv, f"the {pair} book", "cash", "annual return on capital", fmt="+.1%")
-        fee = breakeven.get(pair, float("nan"))
-        fee_txt = (f"break-even borrow fee {fee:.1%}" if np.isfinite(fee) and fee >= 0
-                   else "it loses money even at a zero borrow fee")
-        lines.append(f"{pair}: return on capital {r['return on capital']:+.1%} a year. {verdict} "
-                     f"Sharpe over cash {r['Sharpe']:+.2f} (95% CI {r['Sharpe low']:+.2f} to {r['Sharpe high']:+.2f}); "
-                     f"{fee_txt}.")
-        (beats if iv.low > 0 else trails if iv.high < 0 else ties).append(pair)
+        boot, cal = _side(iv.low, iv.high), _side(r["cal low"], r["cal high"])
+        cal_txt = (f"over {r['cal years']:.0f} calendar years {r['cal low']:{pct2}} to {r['cal high']:{pct2}}"
+                   if np.isfinite(r["cal low"]) else f"only {r['cal years']:.0f} calendar years: no year interval")
+        if boot == cal:
+            verdict = decide(iv, f"the {pair} book", "cash", "annual return on capital", fmt=pct2)
+            verdict += f" The calendar-year interval agrees ({cal_txt})."
+            side = boot
+        else:
+            word = {1: "beats cash", -1: "trails cash", 0: "does not differ from cash"}
+            verdict = (f"The block bootstrap says the {pair} book {word[boot]} (excess {iv.estimate:{pct2}}, "
+                       f"95% CI {iv.low:{pct2}} to {iv.high:{pct2}}) but the calendar-year interval "
+                       f"({cal_txt}) {'includes zero' if cal == 0 else 'excludes zero'}: the two disagree, so "
+                       "no evidence either way (the more conservative reading).")
+            side = 0
+        fee_cash = (f"the whole-history return equals cash at a borrow fee of {r['fee (return = cash)']:.1%} "
+                    f"(95% CI {r['fee low']:.1%} to {r['fee high']:.1%})"
+                    + (", i.e. it earns less than cash even at a zero fee" if r["fee (return = cash)"] < 0 else ""))
+        pnl_fee = breakeven_pnl.get(pair, float("nan"))
+        fee_pnl = ("the pair is not in the Monte Carlo (its history is shorter than min_years)"
+                   if not np.isfinite(pnl_fee) else f"the mean P/L over the Monte Carlo windows is zero at {pnl_fee:.1%}")
+        lines.append(f"{pair}: return on capital {r['return on capital']:+.2%} a year (95% CI "
+                     f"{r['return low']:+.2%} to {r['return high']:+.2%}). {verdict} Sharpe over cash "
+                     f"{r['Sharpe']:+.2f} (95% CI {r['Sharpe low']:+.2f} to {r['Sharpe high']:+.2f}). Break-even: "
+                     f"{fee_cash}; {fee_pnl}.")
+        if checks is not None and pair in checks.index:
+            c = checks.loc[pair]
+            notes = []
+            if c["beta flag"]:
+                notes.append(f"its fitted beta is {c['fitted beta']:.2f}, not {c['multiple']:g}, so the book sized "
+                             f"for {c['multiple']:g}x is not beta-neutral")
+            if c["slope flag"]:
+                notes.append(f"its log-gap slope on variance, {c['slope on var']:.2f} (95% CI {c['slope low']:.2f} "
+                             f"to {c['slope high']:.2f}), excludes the theory's {c['theory slope']:.2f}")
+            if notes:
+                lines.append(f"Caution on {pair}: " + "; ".join(notes) + ".")
+                flagged.append(pair)
+        (beats if side > 0 else trails if side < 0 else ties).append(pair)
     name = lambda xs: ", ".join(xs) if xs else "none"  # noqa: E731
-    lines.append(f"Beats cash: {name(beats)}. Trails cash: {name(trails)}. No evidence either way: {name(ties)}.")
+    lines.append(f"Beats cash: {name(beats)}. Trails cash: {name(trails)}. No evidence either way: {name(ties)}."
+                 + (f" Flagged (fund not a clean daily-reset multiple, see the cautions): {name(flagged)}." if flagged else ""))
+    if not_evaluated:
+        lines.append("Not evaluated: " + "; ".join(f"{p} ({why})" for p, why in not_evaluated.items()) + ".")
     return "\n".join(lines)
 
 

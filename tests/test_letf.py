@@ -16,11 +16,18 @@ from helpers.letf import (
     annual_gaps,
     answer_text,
     breakeven_fee,
+    book_params,
+    breakeven_return_cash,
     breakeven_table,
+    calendar_year_ci,
+    capital_table,
+    evidence_period,
+    full_history,
     gap_by_horizon,
     hedge_positions,
     ideal_path,
     mean_ci,
+    model_checks,
     run_study,
     sample_windows,
     sensitivity,
@@ -191,24 +198,107 @@ def test_mean_ci_agrees_with_a_t_interval_on_iid_data():
     assert mean_ci(x, reps=200, seed=1) == mean_ci(x, reps=200, seed=1)
 
 
-def _evidence(low, high):
-    return pd.DataFrame({"return on capital": [0.02], "excess": [(low + high) / 2], "excess low": [low],
-                         "excess high": [high], "Sharpe": [0.1], "Sharpe low": [-0.2], "Sharpe high": [0.4]},
+def _evidence(low, high, cal=None, fee=0.02):
+    cal_low, cal_high = cal if cal is not None else (low, high)
+    return pd.DataFrame({"return on capital": [0.02], "return low": [0.01], "return high": [0.03],
+                         "excess": [(low + high) / 2], "excess low": [low], "excess high": [high],
+                         "cal years": [16], "cal low": [cal_low], "cal high": [cal_high],
+                         "Sharpe": [0.1], "Sharpe low": [-0.2], "Sharpe high": [0.4],
+                         "fee (return = cash)": [fee], "fee low": [fee - 0.01], "fee high": [fee + 0.01]},
                         index=pd.Index(["SPY/SPXL"], name="pair"))
 
 
 def test_answer_says_no_evidence_when_the_interval_spans_zero():
     text = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}))
     assert "No evidence that the SPY/SPXL book and cash differ" in text
-    assert "break-even borrow fee 7.0%" in text and "5.0% borrow fee" in text
+    assert "5.0% borrow fee" in text and "cash = 4.0% a year" in text
+    assert "The calendar-year interval agrees (over 16 calendar years -1.00% to +2.00%)" in text
     assert "No evidence either way: SPY/SPXL" in text
+
+
+def test_answer_quotes_both_break_even_fees_labelled():
+    text = answer_text(_evidence(-0.01, 0.02, fee=0.027), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}))
+    assert "the whole-history return equals cash at a borrow fee of 2.7% (95% CI 1.7% to 3.7%)" in text
+    assert "the mean P/L over the Monte Carlo windows is zero at 7.0%" in text
+    assert "return on capital +2.00% a year (95% CI +1.00% to +3.00%)" in text
+    below = answer_text(_evidence(-0.03, -0.01, fee=-0.004), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.05}))
+    assert "earns less than cash even at a zero fee" in below
 
 
 def test_answer_states_a_difference_when_the_interval_excludes_zero():
     above = answer_text(_evidence(0.005, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}))
     assert "beats cash on" in above and "Beats cash: SPY/SPXL" in above and "No evidence that" not in above
-    below = answer_text(_evidence(-0.03, -0.01), CONV, HedgeParams(), pd.Series({"SPY/SPXL": -0.01}))
-    assert "trails cash" in below and "loses money even at a zero borrow fee" in below
+    below = answer_text(_evidence(-0.03, -0.01), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.05}))
+    assert "trails cash" in below and "Trails cash: SPY/SPXL" in below
+
+
+def test_answer_is_conservative_when_bootstrap_and_calendar_years_disagree():
+    text = answer_text(_evidence(-0.005, -0.001, cal=(-0.011, 0.001)), CONV, HedgeParams(),
+                       pd.Series({"SPY/SPXL": 0.07}))
+    assert "The block bootstrap says the SPY/SPXL book trails cash" in text
+    assert "includes zero: the two disagree, so no evidence either way" in text
+    assert "Trails cash: none" in text and "No evidence either way: SPY/SPXL" in text
+    other = answer_text(_evidence(-0.001, 0.004, cal=(0.001, 0.006)), CONV, HedgeParams(),
+                        pd.Series({"SPY/SPXL": 0.07}))
+    assert "does not differ from cash" in other and "excludes zero: the two disagree" in other
+    assert "Beats cash: none" in other
+
+
+def test_answer_for_a_pair_missing_from_the_monte_carlo_and_pairs_not_evaluated():
+    text = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": float("nan")}),
+                       not_evaluated={"XBI/LABU": "300 common days, fewer than 504"})
+    assert "the pair is not in the Monte Carlo (its history is shorter than min_years)" in text
+    assert "zero borrow fee" not in text and "nan" not in text
+    assert text.endswith("Not evaluated: XBI/LABU (300 common days, fewer than 504).")
+    # a pair absent from the break-even series is treated the same way
+    assert "not in the Monte Carlo" in answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series(dtype=float))
+
+
+def test_answer_flags_a_fund_that_is_not_the_assumed_multiple():
+    checks = pd.DataFrame({"multiple": [3.0], "fitted beta": [2.66], "beta flag": [True], "slope on var": [-2.13],
+                           "slope low": [-2.57], "slope high": [-1.70], "theory slope": [-3.0], "slope flag": [True]},
+                          index=pd.Index(["SPY/SPXL"], name="pair"))
+    text = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}), checks)
+    assert "Caution on SPY/SPXL: its fitted beta is 2.66, not 3, so the book sized for 3x is not beta-neutral" in text
+    assert "its log-gap slope on variance, -2.13 (95% CI -2.57 to -1.70), excludes the theory's -3.00" in text
+    assert "Flagged (fund not a clean daily-reset multiple, see the cautions): SPY/SPXL" in text
+    clean = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}),
+                        checks.assign(**{"beta flag": False, "slope flag": False}))
+    assert "Caution" not in clean and "Flagged" not in clean
+
+
+def _fund(beta_mult, n=2000, seed=4):
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2010-01-01", periods=n)
+    ru = rng.normal(0.0003, 0.012, n)
+    ru[0] = 0.0
+    rl = beta_mult * ru + rng.normal(0, 0.002, n)
+    rl[0] = 0.0
+    return pd.DataFrame({"U": 100 * np.cumprod(1 + ru), "F": 10 * np.cumprod(1 + rl)}, index=dates)
+
+
+def test_model_checks_flag_a_fund_with_the_wrong_beta_and_slope():
+    prices = _fund(2.6)
+    r = prices.pct_change().iloc[1:]
+    fitted = stats.linregress(r["U"], r["F"]).slope  # an independent OLS
+    horizon = pd.DataFrame({"slope on var": [-2.1], "slope low": [-2.5], "slope high": [-1.7]},
+                           index=pd.Index(["U/F"], name="pair"))
+    checks = model_checks(prices, [["U", "F"]], 3, horizon)
+    assert checks.loc["U/F", "fitted beta"] == pytest.approx(fitted, rel=1e-10)
+    assert checks.loc["U/F", "beta flag"] and checks.loc["U/F", "slope flag"]
+    ok = model_checks(_fund(2.9), [["U", "F"]], 3, horizon.assign(**{"slope low": -3.3, "slope high": -2.7}))
+    assert not ok.loc["U/F", "beta flag"] and not ok.loc["U/F", "slope flag"]
+
+
+def test_calendar_year_interval_is_a_t_interval_over_years():
+    x = pd.Series(np.random.default_rng(2).normal(1e-4, 0.01, 252 * 6 + 50),
+                  index=pd.bdate_range("2014-01-01", periods=252 * 6 + 50))
+    ci, n = calendar_year_ci(x)
+    years = [x[x.index.year == y].mean() * 252 for y in sorted(set(x.index.year)) if (x.index.year == y).sum() >= 200]
+    lo, hi = stats.t.interval(0.95, len(years) - 1, loc=np.mean(years), scale=stats.sem(years))
+    assert n == len(years) == 6
+    assert (ci.estimate, ci.low, ci.high) == pytest.approx((np.mean(years), lo, hi), rel=1e-10)
+    assert np.isnan(calendar_year_ci(x.iloc[:500])[0].low)  # two years: no interval
 
 
 def test_window_sampling_reproducible_and_inside_data():
@@ -252,3 +342,79 @@ def test_theory_holds_closely_on_the_simulated_market():
     assert np.corrcoef(res["log_gap"], res["theory"])[0, 1] > 0.8
     assert -0.12 < resid_per_year.mean() < 0.0
     assert (res["pnl"] > 0).mean() > 0.5  # without borrow and costs the short leg's decay pays
+
+
+def _shv_convention(fee=B, cost=K):
+    return CashConvention.from_parameters("SHV", 0.01, fee, cost, source="synthetic")
+
+
+def test_full_history_earns_the_t_bill_fund_and_lists_short_pairs():
+    prices = load_prices(["SPY", "SPXL", "XBI", "LABU", "SHV"], source="synthetic")
+    short = prices.copy()
+    short.loc[: short.index[-301], "LABU"] = np.nan  # 300 common days left
+    conv = _shv_convention()
+    history, dropped = full_history(short, [["SPY", "SPXL"], ["XBI", "LABU"]], 3, HedgeParams(), conv)
+    assert list(history) == ["SPY/SPXL"]
+    assert dropped.to_dict("records") == [{"pair": "XBI/LABU", "reason": "300 common days, fewer than 504"}]
+    d = history["SPY/SPXL"]
+    shv = prices["SHV"].dropna().pct_change().reindex(d.index)
+    inside = shv.notna()
+    np.testing.assert_allclose(d["cash"][inside], shv[inside], rtol=1e-12)  # SHV's own daily return
+    np.testing.assert_allclose(d["cash"][~inside], 1.02 ** (1 / 252) - 1, rtol=1e-12)  # the stated fallback
+    assert d["cash"].std() > 0
+    period = evidence_period(prices, history)
+    common = prices[["SPY", "SPXL"]].dropna().index
+    assert (period.index[0], period.index[-1]) == (common[0], common[-1])
+
+
+def test_return_equals_cash_break_even_matches_a_resimulation_at_that_fee():
+    prices = load_prices(["QQQ", "TQQQ", "SHV"], source="synthetic").loc["2012":"2019"]
+    params = HedgeParams(exposure_threshold=0.05)
+    conv = _shv_convention()
+    d = full_history(prices, [["QQQ", "TQQQ"]], 3, params, conv)[0]["QQQ/TQQQ"]
+    fee = breakeven_return_cash(d, conv, reps=200, seed=1)
+    assert fee.low < fee.estimate < fee.high
+    again = full_history(prices, [["QQQ", "TQQQ"]], 3, params, _shv_convention(fee=fee.estimate))[0]["QQQ/TQQQ"]
+    assert (again["returns"] - again["cash"]).mean() == pytest.approx(0.0, abs=1e-12)  # an independent run
+    for other in (0.0, 0.10):  # and the excess return moves with the fee on either side
+        at = full_history(prices, [["QQQ", "TQQQ"]], 3, params, _shv_convention(fee=other))[0]["QQQ/TQQQ"]
+        assert np.sign((at["returns"] - at["cash"]).mean()) == np.sign(fee.estimate - other)
+
+
+def test_grid_shortcut_holds_with_a_daily_cash_series():
+    U, L = _paths(3, 80, seed=7)
+    dates = pd.bdate_range("2020-01-01", periods=80)
+    cash = pd.Series(np.random.default_rng(3).uniform(0.0, 0.0002, 80), index=dates)
+    params = HedgeParams(exposure_threshold=0.02)
+    run = lambda fee, cost: simulate_hedge(U, L, params, CashConvention(cash, 0.01, fee, cost),  # noqa: E731
+                                           cash=cash.to_numpy())
+    base = run(0.0, 0.0)
+    for fee, cost in [(0.03, 5.0), (0.09, 0.0)]:
+        one = run(fee, cost)
+        np.testing.assert_allclose(base.pnl_at([fee], [cost])[:, 0, 0], one.pnl, rtol=1e-10)
+        np.testing.assert_allclose(base.excess_at([fee], [cost])[:, 0, 0], one.ann_excess, rtol=1e-10, atol=1e-12)
+    # the series' cash differs from its average as a constant: the carry is summed day by day
+    flat = simulate_hedge(U, L, params, CashConvention(0.0, 0.01, 0.0, 0.0), cash=np.full(80, cash.mean()))
+    assert not np.allclose(flat.carry, base.carry, rtol=1e-9)
+    assert base.carry[0] == pytest.approx(np.nansum(cash.to_numpy()[1:] * -base.paths["short_shares"][0, :-1]
+                                                    * L[0, :-1]), rel=1e-10)
+
+
+def test_book_params_takes_the_multiple_and_rejects_a_book_that_is_not_zero_beta():
+    pairs = [["SPY", "SPXL"], ["SPY", "SSO"]]
+    with pytest.raises(ValueError, match=r"SSO': 2\.0"):
+        book_params({"SSO": 2}, pairs, 3000.0, 1000.0, 0.05, 0.5)
+    p = book_params(2, [["SPY", "SSO"]], 3000.0, 1500.0, 0.05, 0.5)
+    assert p.leverage == 2.0 and p.short_notional == 1500.0
+    with pytest.raises(ValueError, match="zero beta"):
+        book_params(2, [["SPY", "SSO"]], 3000.0, 1000.0, 0.05, 0.5)
+
+
+def test_capital_table_spread_across_windows():
+    prices = load_prices(["SPY", "SPXL"], source="synthetic")
+    study = run_study(prices, [["SPY", "SPXL"]], 9, 6, 3, 0, HedgeParams(), CONV, [])
+    table = capital_table(study).loc["SPY/SPXL"]
+    r = study.windows["ann_return"].to_numpy()
+    assert table["mean return"] == pytest.approx(r.mean())
+    assert (table["p10 return"], table["median return"], table["p90 return"]) == pytest.approx(
+        tuple(np.percentile(r, [10, 50, 90])))
