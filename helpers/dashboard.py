@@ -212,8 +212,8 @@ def sweeps(sets: list[dict]) -> list[dict]:
             continue
         results = list(dict.fromkeys(k for m in members for k in numeric_results(m.get("records") or {})))
         rows = [{k: p.get(k, "default") for k in swept} for p in params]
-        order = sorted(range(len(members)), key=lambda i: [json.dumps(rows[i][k], sort_keys=True)
-                                                          if not _number(rows[i][k]) else f"{rows[i][k]:020.6f}"
+        order = sorted(range(len(members)), key=lambda i: [(0, rows[i][k], "") if _number(rows[i][k])
+                                                          else (1, 0, json.dumps(rows[i][k], sort_keys=True))
                                                           for k in swept])
         out.append({"notebook": notebook, "source": source, "swept": swept,
                     "sets": [members[i] for i in order], "rows": [rows[i] for i in order], "results": results})
@@ -237,9 +237,11 @@ def _plot(spec: str) -> str:
             im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
             ax.set_xticks(range(len(xs)), [str(x) for x in xs], fontsize=7)
             ax.set_yticks(range(len(ys)), [str(y) for y in ys], fontsize=7)
+            lo, hi = np.nanmin(z), np.nanmax(z)
             for (i, j), v in np.ndenumerate(z):
-                if np.isfinite(v):
-                    ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6, color="w")
+                if np.isfinite(v):  # dark text on the light (high) end of viridis
+                    light = hi > lo and (v - lo) / (hi - lo) > 0.6
+                    ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6, color="k" if light else "w")
             fig.colorbar(im, ax=ax).ax.tick_params(labelsize=6)
             ax.set_xlabel(s["x"], fontsize=7)
             ax.set_ylabel(s["y"], fontsize=7)

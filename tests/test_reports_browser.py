@@ -2,17 +2,23 @@
 
 Runs the main job (all notebooks, simulated market) into reports/, then opens
 reports/index.html and each report set's pages (reports/runs/<name>/) in headless Chromium (Debian's chromium + chromedriver,
-installed by ``nox -s tests`` when missing) and saves screenshots under reports/screenshots/.
+installed by ``nox -s tests`` when missing) and saves screenshots under reports/screenshots/. The
+index's answers, questions and thumbnails are checked in their rows, the page is also opened
+behind a web server, and a sweep (report sets written here, without kernels) must render as a
+table and inline plots.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -83,11 +89,19 @@ def test_index_and_every_report_render(reports, browser):
     assert set(this_run) <= set(sets), "the index lists every set of this run"
     for name in sets:                                  # and every other set in the folder
         assert browser.find_elements("id", name), f"index.html has no row for {name}"
+    from helpers.findings import QUESTIONS
+
     for name in this_run:                              # the answer shows in its row, escaped as text
         answer = sets[name]["records"].get("answer")
-        if answer:
-            shown = browser.find_element("css selector", f'tbody[id="{name}"] .answer')
-            assert shown.is_displayed() and shown.text.strip() == answer.strip()
+        assert answer, f"{name} recorded no answer"
+        shown = browser.find_element("css selector", f'tbody[id="{name}"] .answer')
+        assert shown.is_displayed() and shown.text.strip() == answer.strip()
+        row = browser.find_element("css selector", f'tbody[id="{name}"]')
+        assert QUESTIONS[name] in row.text and "simulated market, not real prices" in row.text
+        thumb = row.find_element("css selector", "a > img.thumb")   # the headline figure, linking to the report
+        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", thumb) > 50
+        link = thumb.find_element("xpath", "..").get_attribute("href")
+        assert link.endswith(f"/{name}/{name}.html")
     html_pages = [t for t in targets if t.suffix == ".html"]
     assert any(t.suffix == ".ipynb" for t in targets)
     for page in html_pages:
@@ -97,3 +111,55 @@ def test_index_and_every_report_render(reports, browser):
             assert "Data: synthetic" in body, f"{page.name} does not show its data banner"
     assert {t.parent.name for t in html_pages} >= set(this_run)
     assert browser.execute_script("return document.images.length") > 0  # the last report has plots
+
+
+def test_the_index_renders_behind_a_web_server(reports, browser):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(reports))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        loaded = browser.execute_script(
+            "return Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+        assert loaded and all(loaded)
+        assert browser.find_elements("css selector", "img.thumb")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_sweep_renders_as_a_table_and_plots(browser, tmp_path):
+    """Report sets of a 2 x 2 sweep (no kernels: run.json written as the runner does), then the index."""
+    from PIL import Image
+
+    from helpers import run
+    from helpers.reporting import atomic_write_text
+
+    with run.ReportFolder(tmp_path) as folder:
+        for tv in (0.08, 0.1):
+            for lm in (1.5, 2.0):
+                params = {"target_vol": tv, "lev_max": lm}
+                name = f"05_drawdown_aware_leverage__target_vol={tv}__lev_max={lm}"
+                staging = folder.new_staging(name)
+                Image.new("RGB", (360, 200), (40, 90, 160)).save(staging / "thumbnail.png")
+                atomic_write_text(staging / f"{name}.html", "<p>report</p>")
+                r = run.Result("05_drawdown_aware_leverage", name, params, "ok", 3.0,
+                               files={"report": f"{name}.html", "thumbnail": "thumbnail.png"},
+                               records={"answer": f"answer {tv} {lm}", "sharpe_dynamic": tv * 10 + lm,
+                                        "maxdd_dynamic": -tv, "sharpe_diff_ci": {"vs_base": [-0.1, tv]},
+                                        "data": {"source": "synthetic"}})
+                atomic_write_text(staging / "run.json", json.dumps(run.set_metadata(r)))
+                folder.publish(r, staging)
+    check_page(browser, tmp_path / "index.html", tmp_path / "shots")
+    table = browser.find_element("css selector", "section.sweep table.sweep-table")
+    assert table.is_displayed()
+    rows = table.find_elements("css selector", "tbody tr")
+    assert len(rows) == 4 and "-8.0%" in rows[0].text                # maxdd for people, as a percentage
+    heads = [th.text for th in table.find_elements("css selector", "thead th")]
+    assert heads == ["run", "target_vol", "lev_max", "sharpe_dynamic", "maxdd_dynamic", "sharpe_diff_ci.vs_base"]
+    plots = browser.find_elements("css selector", "section.sweep img.sweep-plot")
+    assert len(plots) == 2                                            # a heatmap per numeric result
+    assert all(p.is_displayed() and browser.execute_script("return arguments[0].naturalWidth", p) > 100
+               for p in plots)
+    rows[0].find_element("tag name", "a").click()                     # the table links to the run's row
+    assert browser.execute_script("return location.hash").startswith("#05_drawdown_aware_leverage__target_vol=0.08")
