@@ -177,3 +177,42 @@ def test_dry_run_says_which_runs_are_cached(tmp_path, capsys, monkeypatch):
     assert "01_a: defaults (cached, not run)" in text and "02_b: defaults (run: no earlier report)" in text
     assert run.main([*args, "--dry-run", "--force"]) == 0
     assert "01_a: defaults (run: --force)" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_a_repeat_main_job_is_served_from_the_cache_and_a_touched_notebook_reruns_alone(tmp_path, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.delenv("QN_DATA_SOURCE", raising=False)
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    body = "from helpers.reporting import record\nimport time\nrecord('answer', f'x is {x}')\nprint(time.time())"
+    for name in ("01_a", "02_b"):
+        notebook(nbdir / f"{name}.ipynb", body)
+    out = tmp_path / "r"
+    args = ["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120"]
+
+    def links():
+        return {n: os.readlink(out / "runs" / n) for n in ("01_a", "02_b")}
+
+    assert run.main(args) == 0
+    first = links()
+    capsys.readouterr()
+    assert run.main(args) == 0                                    # nothing changed: nothing runs
+    text = capsys.readouterr().out
+    assert "[cached] 01_a" in text and "[cached] 02_b" in text and "[ok]" not in text
+    assert links() == first
+    assert [json.loads((out / "runs" / n / "run.json").read_text())["cache"]["hit"] for n in first] == [True, True]
+    assert (out / "index.html").read_text().count('<span class="cached">cached</span>') == 2
+
+    notebook(nbdir / "02_b.ipynb", body + "\n# touched")          # one notebook's source changes
+    assert run.main(args) == 0
+    text = capsys.readouterr().out
+    assert "[cached] 01_a" in text and "[run] 02_b: notebook" in text and "[ok] 02_b" in text
+    now = links()
+    assert now["01_a"] == first["01_a"] and now["02_b"] != first["02_b"]
+    assert json.loads((out / "runs" / "02_b" / "run.json").read_text())["cache"] == {}
+
+    assert run.main([*args, "-p", "x", "2"]) == 0                 # other parameters: other sets, run
+    assert "[ok] 01_a__x=2" in capsys.readouterr().out
+    assert run.main([*args, "--only", "01", "--force"]) == 0      # --force re-runs
+    assert "[ok] 01_a" in capsys.readouterr().out and links()["01_a"] != first["01_a"]
