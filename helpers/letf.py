@@ -10,7 +10,8 @@ Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest
 
 * ``mtm``   = shares_u (U_t - U_t-1) + shares_l (L_t - L_t-1), the seed's P/L;
 * the short's proceeds are held as cash and earn the cash rate, and the short pays the borrow
-  fee, both on yesterday's short notional ``S = -shares_l * L_t-1``: ``+ (c_t - b) S``;
+  fee, both on yesterday's short notional ``S = -shares_l * L_t-1``: ``+ (c_t - b) S``, where
+  ``c_t`` is the day's cash return (a T-bill fund's daily return, e.g. SHV's, or a constant);
 * trades cost ``cost_bps`` per side of the notional traded: opening both legs on day 0, each
   re-hedge, and closing both legs on the window's last day.
 
