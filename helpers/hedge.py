@@ -32,6 +32,25 @@ WEIGHTINGS = ("dollar", "shares")
 # --------------------------------------------------------------------------- the basket
 
 
+def history_start(start, volume_window: int, beta_window: int, static_window: int) -> pd.Timestamp:
+    """First date to load so that the test period starting at ``start`` has every estimate it needs.
+
+    Before the first test day the data must hold ``volume_window`` days of volume (the first
+    weights), one day of lag and one of return, then ``max(static_window, beta_window)`` days of
+    basket returns for the out-of-sample static beta and the first dynamic beta. Counted in
+    weekdays with a margin of 20 days plus 5 % for exchange holidays (about 9 a year).
+    """
+    days = volume_window + 2 + max(static_window, beta_window)
+    return pd.Timestamp(start) - pd.offsets.BDay(days + 20 + int(np.ceil(0.05 * days)))
+
+
+def check_window(name: str, value: int, minimum: int) -> int:
+    """``value`` if it is an integer of at least ``minimum``; else a ValueError naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum} trading days; got {value!r}")
+    return int(value)
+
+
 def load_common(tickers: list[str], start=None, end=None, source=None) -> pd.DataFrame:
     """:func:`helpers.data.load_ohlcv` cut to the dates on which every ticker has a close.
 
@@ -197,7 +216,12 @@ def hedge_study(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataF
     * dynamic: beta on the trailing ``beta_window`` days, re-estimated every ``rebalance_days``.
 
     Every book trades at the close of the first trading day >= ``start`` and daily after.
+    ``rebalance_days`` is at least 1; ``beta_window`` and ``static_window`` at least 3 (an OLS
+    slope with an error estimate needs three points).
     """
+    check_window("rebalance_days", rebalance_days, 1)
+    check_window("beta_window", beta_window, 3)
+    check_window("static_window", static_window, 3)
     basket = basket_returns(stock_returns, weights)
     bench = bench.rename(bench.name or "bench")
     both = pd.concat([basket, bench], axis=1, sort=True).dropna()
@@ -258,8 +282,10 @@ def seed_book(basket: pd.Series, bench: pd.Series, rebalance_days: int = 30, tra
     book long the basket and ``b / (1 + b)`` in a short leg that earns ``-r_bench`` each day.
     Both legs drift within a period; at its end each loses ``transaction_cost`` of its whole
     value, whatever is traded. ``beta_rule="basket"`` regresses the basket itself instead (the
-    repair: then ``b`` is the basket's beta and the book is beta-neutral).
+    repair: then ``b`` is the basket's beta and the book is beta-neutral). ``rebalance_days`` (the
+    notebook's ``seed_rebalance_days``) is at least 3: each period's OLS needs three points.
     """
+    check_window("seed_rebalance_days", rebalance_days, 3)
     if beta_rule not in ("seed", "basket"):
         raise ValueError(f"beta_rule must be 'seed' or 'basket'; got {beta_rule!r}")
     j = pd.concat([basket, bench], axis=1, sort=True).dropna()
@@ -332,17 +358,21 @@ def book_table(books: dict[str, BacktestResult], bench: pd.Series, hac_lags: int
     return pd.DataFrame(rows).T
 
 
+MOSTLY_R2 = 0.5  # "mostly benchmark beta" when the benchmark explains at least half the daily variance
+
+
 @dataclass(frozen=True)
 class HedgeAnswer:
     """What the Answer of notebook 03 is built from (annual fractions; Sharpe ratios annualized).
 
     basket_beta, basket_r2 : the basket's OLS beta and R^2 on the benchmark (test period)
-    alpha : Interval   the basket's alpha over the benchmark, before costs (Newey-West 95 %)
-    hedged_alpha : Interval  the dynamic hedged book's alpha after costs and carry
+    alpha : Interval   the unhedged basket's alpha over the benchmark, before costs (Newey-West 95 %;
+                       recorded as ``alpha_annual`` / ``alpha_ci``)
+    hedged_alpha : Interval  the dynamic hedged book's alpha after costs, borrow and carry
+                       (recorded as ``alpha_hedged_annual`` / ``alpha_hedged_ci``)
     sharpe_static, sharpe_dynamic : Sharpe of the out-of-sample static and the dynamic hedge
     sharpe_diff : Interval  paired bootstrap of dynamic minus static Sharpe
     beta_static, beta_dynamic : realized betas of the two hedged books
-    period : str  the test period, "2022-01-03 to 2025-12-31"
     """
 
     benchmark: str
@@ -356,17 +386,26 @@ class HedgeAnswer:
     sharpe_diff: evidence.Interval
     beta_static: float
     beta_dynamic: float
-    period: str = ""
 
 
-def _pct(i: evidence.Interval) -> str:
-    return f"{i.estimate:+.1%} a year (95% CI {i.low:+.1%} to {i.high:+.1%})"
+def _alpha(i: evidence.Interval) -> str:
+    """``"+15.1% a year (95% CI -1.4% to +31.6%, includes zero)"``."""
+    side = "above zero" if i.low > 0 else "below zero" if i.high < 0 else "includes zero"
+    return f"{i.estimate:+.1%} a year (95% CI {i.low:+.1%} to {i.high:+.1%}, {side})"
+
+
+def beta_share(benchmark: str, r2: float) -> str:
+    """``"mostly QQQ beta"`` when the benchmark explains at least :data:`MOSTLY_R2` of the variance."""
+    return f"mostly {benchmark} beta" if r2 >= MOSTLY_R2 else f"less than half {benchmark} beta"
 
 
 def answer_text(a: HedgeAnswer) -> str:
-    """The notebook's Answer from its results: beta share, alpha with its interval, dynamic vs static.
+    """The notebook's Answer from its results: beta share, both alphas with their intervals, dynamic vs static.
 
-    Whether alpha remains is decided on the hedged book's alpha after costs (its interval).
+    The basket's share of benchmark beta is worded from R^2 (:func:`beta_share`). Whether alpha
+    remains is decided on the hedged book's alpha after costs (its interval); the unhedged
+    basket's alpha before costs is stated beside it, each named by its recorded key. The test
+    period is not in the text: :func:`helpers.reporting.answer` labels it.
     """
     h = a.hedged_alpha
     if h.low > 0:
@@ -374,28 +413,35 @@ def answer_text(a: HedgeAnswer) -> str:
     elif h.high < 0:
         verdict = f"after costs the hedged book trails what its {a.benchmark} exposure earns"
     else:
-        verdict = "no evidence that alpha remains after hedging and costs (the interval includes zero)"
-    lead = f"In the test period {a.period}, the" if a.period else "The"
+        verdict = "no evidence that alpha remains after hedging and costs"
     kind = {"dollar": "dollar", "shares": "share"}.get(a.weighting, a.weighting)
     return (
-        f"{lead} {kind}-volume-weighted basket is mostly {a.benchmark} beta: beta {a.basket_beta:.2f}, "
-        f"{a.basket_r2:.0%} of its daily variance. Its alpha over {a.benchmark} before costs is "
-        f"{_pct(a.alpha)}. Hedged with a trailing beta, after costs, borrow and cash carry, the book's "
-        f"alpha is {_pct(h)} and its realized beta {a.beta_dynamic:+.2f} (static hedge estimated before "
-        f"the test period: {a.beta_static:+.2f}): {verdict}. Sharpe ratio {a.sharpe_dynamic:.2f} for the "
-        f"dynamic hedge against {a.sharpe_static:.2f} for the static one. "
+        f"The {kind}-volume-weighted basket is {beta_share(a.benchmark, a.basket_r2)}: beta "
+        f"{a.basket_beta:.2f}, {a.benchmark} explains {a.basket_r2:.0%} of its daily variance. Alpha over "
+        f"{a.benchmark}: the unhedged basket before costs (alpha_annual) {_alpha(a.alpha)}; the book hedged "
+        f"with a trailing beta, after costs, borrow and cash carry (alpha_hedged_annual) {_alpha(h)}: "
+        f"{verdict}. Realized beta of the dynamic hedge {a.beta_dynamic:+.2f}; realized beta of the static "
+        f"hedge estimated before the test period {a.beta_static:+.2f}. Sharpe ratio {a.sharpe_dynamic:.2f} "
+        f"for the dynamic hedge against {a.sharpe_static:.2f} for the static one. "
         + evidence.decide(a.sharpe_diff, "re-estimating beta (dynamic hedge)", "the out-of-sample static hedge")
     )
+
+
+def basket_regression(study: HedgeStudy, bench: pd.Series, cash: pd.Series, hac_lags: int = 5) -> dict:
+    """:func:`regression_row` of the basket's excess returns (before costs) on the benchmark's, test period.
+
+    From the day after the first trade; ``cash`` is the daily cash return (e.g. a book's ``.cash``).
+    """
+    days = study.live[1:]
+    c = cash.reindex(days)
+    return regression_row(ols(study.basket.reindex(days) - c, bench.reindex(days) - c, hac_lags))
 
 
 def hedge_answer(study: HedgeStudy, bench: pd.Series, weighting: str, hac_lags: int = 5,
                  reps: int = 1000) -> HedgeAnswer:
     """:class:`HedgeAnswer` from a :func:`hedge_study` (basket regression on the test period)."""
     static, dynamic = study.books["static hedge (out of sample)"], study.books["dynamic hedge"]
-    days = study.live[1:]
-    cash = dynamic.cash.reindex(days)
-    fit = ols(study.basket.reindex(days) - cash, bench.reindex(days) - cash, hac_lags)
-    row = regression_row(fit)
+    row = basket_regression(study, bench, dynamic.cash, hac_lags)
     table = book_table({"static": static, "dynamic": dynamic}, bench, hac_lags, reps)
     diff = evidence.sharpe_diff_ci(dynamic.excess_returns, static.excess_returns, reps=reps)
     d = table.loc["dynamic"]
@@ -404,27 +450,68 @@ def hedge_answer(study: HedgeStudy, bench: pd.Series, weighting: str, hac_lags: 
         alpha=evidence.Interval(row["alpha (ann.)"], row["alpha lo"], row["alpha hi"]),
         hedged_alpha=evidence.Interval(d["alpha"], d["alpha lo"], d["alpha hi"]),
         sharpe_static=float(table.loc["static", "Sharpe"]), sharpe_dynamic=float(d["Sharpe"]),
-        sharpe_diff=diff, beta_static=float(table.loc["static", "beta"]), beta_dynamic=float(d["beta"]),
-        period=f"{study.live[0].date()} to {study.live[-1].date()}")
+        sharpe_diff=diff, beta_static=float(table.loc["static", "beta"]), beta_dynamic=float(d["beta"]))
+
+
+def records(a: HedgeAnswer) -> dict:
+    """The recorded alpha keys: the unhedged basket's before costs and the dynamic hedged book's after costs."""
+    return {"alpha_annual": a.alpha.estimate, "alpha_ci": [a.alpha.low, a.alpha.high],
+            "alpha_hedged_annual": a.hedged_alpha.estimate,
+            "alpha_hedged_ci": [a.hedged_alpha.low, a.hedged_alpha.high]}
+
+
+def source_caveat(frame) -> str:
+    """The Caveats' line on the data source of a loaded frame (its provenance)."""
+    from helpers.data import provenance
+    from helpers.reporting import source_label
+
+    if provenance(frame).source.startswith("synthetic"):
+        return f"Data: {source_label(frame)}. The numbers describe simulated prices, not the real stocks."
+    return (f"Data: {source_label(frame)}. One stretch of real history: the intervals above are the "
+            "measure of how far it generalizes.")
 
 
 # --------------------------------------------------------------------------- tables for the notebook
 
 
+@dataclass
+class WeightingComparison:
+    """Dollar- against share-volume weights, unhedged, on the same test days.
+
+    table : DataFrame  one column per weighting (see :func:`weighting_comparison`)
+    sharpe_diff : Interval  paired stationary block bootstrap of Sharpe(dollar) - Sharpe(shares)
+    books : dict       weighting -> BacktestResult of the unhedged basket
+    """
+
+    table: pd.DataFrame
+    sharpe_diff: evidence.Interval
+    books: dict
+
+    def decision(self) -> str:
+        """One sentence on the Sharpe difference (:func:`helpers.evidence.decide`)."""
+        return evidence.decide(self.sharpe_diff, "dollar-volume weights", "share-volume weights")
+
+
 def weighting_comparison(prices: pd.DataFrame, volume: pd.DataFrame, bench: pd.Series, start, window: int,
-                         convention: CashConvention, hac_lags: int = 5) -> pd.DataFrame:
+                         convention: CashConvention, hac_lags: int = 5, reps: int = 1000) -> WeightingComparison:
     """Dollar-volume against share-volume weights on the test period, one column each.
 
     Rows: each stock's average weight, then the basket's beta and alpha on the benchmark (excess
     returns, OLS), and the unhedged basket through the engine (CAGR, Sharpe, one-way turnover).
+    Both books trade on the same days (those on which both weightings have weights), so the
+    paired interval of their Sharpe difference compares the same days' excess returns.
     """
     stock_returns = prices.pct_change(fill_method=None)
-    cols = {}
+    weights = {k: basket_weights(prices, volume, window, k) for k in WEIGHTINGS}
+    baskets = {k: basket_returns(stock_returns, w) for k, w in weights.items()}
+    live = baskets["dollar"].index.intersection(baskets["shares"].index).intersection(bench.dropna().index)
+    live = live[live >= pd.Timestamp(start)]
+    if len(live) < 3:
+        raise ValueError(f"fewer than 3 trading days with weights after start {start}")
+    cols, books = {}, {}
     for weighting in WEIGHTINGS:
-        w = basket_weights(prices, volume, window, weighting)
-        basket = basket_returns(stock_returns, w)
-        live = basket.index[basket.index >= pd.Timestamp(start)].intersection(bench.dropna().index)
-        book = run_book(stock_returns, bench, w, live, 1.0, 0.0, convention)
+        w, basket = weights[weighting], baskets[weighting]
+        book = books[weighting] = run_book(stock_returns, bench, w, live, 1.0, 0.0, convention)
         cash = book.cash
         reg = regression_row(ols(basket.loc[live[1:]] - cash, bench.loc[live[1:]] - cash, hac_lags))
         col = w.loc[live].mean().sort_values(ascending=False).rename(lambda t: f"weight {t}").to_dict()
@@ -433,19 +520,25 @@ def weighting_comparison(prices: pd.DataFrame, volume: pd.DataFrame, bench: pd.S
                     "turnover / yr": book.summary()["Turnover / yr"]})
         cols[{"dollar": "dollar volume", "shares": "share volume"}[weighting]] = col
     out = pd.DataFrame(cols)
-    weights = sorted([r for r in out.index if r.startswith("weight ")], key=lambda r: -out.loc[r].iloc[0])
-    return out.loc[weights + [r for r in out.index if not r.startswith("weight ")]]
+    rows = sorted([r for r in out.index if r.startswith("weight ")], key=lambda r: -out.loc[r].iloc[0])
+    table = out.loc[rows + [r for r in out.index if not r.startswith("weight ")]]
+    diff = evidence.sharpe_diff_ci(books["dollar"].excess_returns, books["shares"].excess_returns, reps=reps)
+    return WeightingComparison(table, diff, books)
 
 
-def seed_table(basket: pd.Series, bench: pd.Series, rebalance_days: int, seed_cost: float,
+def seed_table(basket: pd.Series, bench: pd.Series, seed_rebalance_days: int, seed_cost: float,
                cash_rate: float | pd.Series = 0.0) -> pd.DataFrame:
     """The seed's book as built (with and without its costs) beside the same rule with the basket's beta.
 
-    Columns: realized beta to the benchmark (daily OLS), CAGR, volatility, Sharpe in excess of
-    ``cash_rate``, max drawdown, the mean hedge ratio ``b`` and short fraction ``b / (1 + b)`` held,
-    and the cost drag (annualized log growth lost to costs). The seed's costs are ``seed_cost``
-    of the whole book at every rebalance: ``seed_cost x 252 / rebalance_days`` a year.
+    Columns: realized beta to the benchmark (daily OLS) from the first rebalance on (day
+    ``seed_rebalance_days``, 0-based: the days its hedge-ratio rule governs) and over all days
+    (the first period is hedged with the basket's own beta fitted on that period, in sample,
+    so it pulls the all-days beta towards 0), CAGR, volatility, Sharpe in excess of ``cash_rate``,
+    max drawdown, the mean hedge ratio ``b`` and short fraction ``b / (1 + b)`` held, and the cost
+    drag (annualized log growth lost to costs). The seed's costs are ``seed_cost`` of the whole
+    book at every rebalance: ``seed_cost x 252 / seed_rebalance_days`` a year.
     """
+    rebalance_days = check_window("seed_rebalance_days", seed_rebalance_days, 3)
     variants = {"seed's book (averaged-leg beta), no costs": ("seed", 0.0),
                 "seed's book, its costs": ("seed", seed_cost),
                 "same rule with the basket's beta, its costs": ("basket", seed_cost)}
@@ -458,11 +551,18 @@ def seed_table(basket: pd.Series, bench: pd.Series, rebalance_days: int, seed_co
         rule, tc = variants[name]
         years = len(r) / TRADING_DAYS
         drag = (np.log1p(free[rule].returns).sum() - np.log1p(r).sum()) / years
-        rows[name] = {"realized beta": ols(r.iloc[1:], bench).params["x"], "CAGR": metrics.cagr(r),
+        rows[name] = {f"realized beta (day {rebalance_days} on)": ols(r.iloc[rebalance_days:], bench).params["x"],
+                      "realized beta (all days)": ols(r.iloc[1:], bench).params["x"], "CAGR": metrics.cagr(r),
                       "Volatility": metrics.annualized_volatility(r), "Sharpe": metrics.sharpe_ratio(r, cash),
                       "Max drawdown": metrics.max_drawdown(r), "mean hedge ratio b": book.betas.iloc[1:].mean(),
                       "mean short fraction": book.short_ratio.iloc[1:].mean(), "cost drag / yr": drag}
     return pd.DataFrame(rows).T
+
+
+def lookahead_cutoffs(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Up to three of ``dates`` to cut at: the third, the middle and the third from last (those that exist)."""
+    n = len(dates)
+    return dates[sorted({min(2, n - 1), n // 2, max(n - 3, 0)})] if n else dates
 
 
 def check_no_lookahead(prices: pd.DataFrame, volume: pd.DataFrame, tickers: list[str], benchmark: str,
@@ -471,7 +571,8 @@ def check_no_lookahead(prices: pd.DataFrame, volume: pd.DataFrame, tickers: list
 
     Prices and volumes are perturbed after each cut-off; weights must not move on days decided
     by then (a weight row is decided the trading day before it is traded), nor hedge ratios
-    dated at or before the cut-off (three re-estimation dates). Returns a one-line report.
+    dated at or before the cut-off (up to three re-estimation dates: :func:`lookahead_cutoffs`).
+    Returns a one-line report.
     """
     from helpers.testing import assert_no_lookahead
 
@@ -487,5 +588,6 @@ def check_no_lookahead(prices: pd.DataFrame, volume: pd.DataFrame, tickers: list
 
     data = {"prices": prices, "volume": volume}
     assert_no_lookahead(weights_of, data, decided_at=day_before)
-    assert_no_lookahead(betas_of, data, cutoffs=beta_dates[[2, len(beta_dates) // 2, -3]])
+    if len(beta_dates):
+        assert_no_lookahead(betas_of, data, cutoffs=lookahead_cutoffs(beta_dates))
     return "look-ahead checks passed: basket weights and dynamic hedge ratios"
