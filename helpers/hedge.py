@@ -467,8 +467,8 @@ def source_caveat(frame) -> str:
 
     if provenance(frame).source.startswith("synthetic"):
         return f"Data: {source_label(frame)}. The numbers describe simulated prices, not the real stocks."
-    return (f"Data: {source_label(frame)}. One stretch of real history: the intervals above are the "
-            "measure of how far it generalizes.")
+    return (f"Data: {source_label(frame)}. Real prices, one stretch of history: the intervals above "
+            "measure sampling noise within it, not how another period would go.")
 
 
 # --------------------------------------------------------------------------- tables for the notebook

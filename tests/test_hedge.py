@@ -339,7 +339,7 @@ def test_source_caveat_follows_the_data_source(tmp_path):
     (tmp_path / "AAPL.csv").write_text("Date,Close,Volume\n2024-01-02,1,10\n2024-01-03,2,11\n")
     real = load_ohlcv(["AAPL"], source=tmp_path)
     text = hedge.source_caveat(real)
-    assert "simulated" not in text and "real history" in text and "2024-01-02 to 2024-01-03" in text
+    assert "simulated" not in text and "Real prices, one stretch of history" in text and "2024-01-02 to 2024-01-03" in text
 
 
 def test_notebook_lookahead_check_passes_on_honest_inputs():
