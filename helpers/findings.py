@@ -37,7 +37,7 @@ QUESTIONS = {
 }
 
 # Keys shown as percentages (fractions of capital or annual rates).
-_PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|alpha_annual|alpha_ci|^alpha$|turnover_cost")
+_PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|alpha_annual|alpha_ci|alpha_hedged|^alpha$|turnover_cost")
 
 
 def _num(x: float, percent: bool) -> str:
