@@ -5,6 +5,7 @@
     python -m helpers.run --data-source ../shared/market-data
     python -m helpers.run --params-file sweep.yml --jobs 2
     python -m helpers.run --dry-run ...            # check the input, print the plan, run nothing
+    python -m helpers.run --force                  # re-run even the up-to-date ("cached") reports
     python -m helpers.run --in-place               # refresh the committed notebooks' outputs
 
 A parameter file maps a notebook (its number or name) to fixed ``parameters`` and an optional
@@ -25,6 +26,14 @@ publishes ``runs/<name>.failed/`` (the partial notebook) and keeps the earlier g
 later good run removes it. ``reports/index.html`` and ``reports/runs.json`` list every set in
 the folder, read from their ``run.json``, and are rebuilt under a lock after each publication,
 so several runners can share one output folder.
+
+Runs are incremental: a run whose published set was made from the same notebook source,
+parameters, data (:func:`data_identity`: the seed and catalogue, every file of a CSV folder, the
+yfinance cache files), helper source (``helpers/**/*.py`` and ``csrc``) and pins
+(``constraints.txt``) is not run again; its set is kept and the index says "cached".
+``--force`` runs it anyway; ``--dry-run`` says which runs would be cached. A notebook with an
+``output_dir`` parameter that was not given one gets its run's own set folder, so its side
+outputs are published with the set.
 
 Exit status: 0 all ran, 1 a notebook failed (the others still run), 2 bad input,
 130 / 143 interrupted by SIGINT / SIGTERM (unfinished runs leave nothing behind).

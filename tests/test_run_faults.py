@@ -108,7 +108,7 @@ def test_a_signal_stops_the_run_publishes_nothing_and_leaves_nothing(nbdir, tmp_
     before = snapshot(out / "runs" / "03_slow")
     (nbdir / "kernel.pid").unlink()
     (nbdir / "slow.flag").write_text("")
-    proc = runner(nbdir, out, "--only", "03")
+    proc = runner(nbdir, out, "--only", "03", "--force")          # (the flag file is not an input of the cache)
     wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
     kernel = int((nbdir / "kernel.pid").read_text())
     proc.send_signal(sig)
@@ -136,7 +136,7 @@ def test_sigterm_during_in_place_refresh_keeps_the_notebook_and_leaves_no_tempor
 def test_after_kill_9_the_worker_and_kernel_stop_and_the_next_start_sweeps(nbdir, tmp_path):
     out = tmp_path / "r"
     (nbdir / "slow.flag").write_text("")
-    proc = runner(nbdir, out, "--only", "03")
+    proc = runner(nbdir, out, "--only", "03", "--force")          # (the flag file is not an input of the cache)
     wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
     kernel = int((nbdir / "kernel.pid").read_text())
     proc.send_signal(signal.SIGKILL)
