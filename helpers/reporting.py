@@ -59,10 +59,19 @@ def read_records(nb) -> dict:
 
 
 def data_banner(frame) -> None:
-    """Print a loaded frame's one-line ``Data:`` banner and record its provenance."""
-    from helpers.data import provenance
+    """Print a loaded frame's one-line ``Data:`` banner and record its provenance.
+
+    The dates and content hash are those of the frame passed (after any trimming, e.g. to the
+    dates common to every ticker), not of the frame as it was loaded.
+    """
+    from dataclasses import replace
+
+    from helpers.data import content_hash, provenance
 
     prov = provenance(frame)
+    if len(frame.index):
+        prov = replace(prov, first_date=frame.index[0].date().isoformat(),
+                       last_date=frame.index[-1].date().isoformat(), content_hash=content_hash(frame))
     print(prov.banner())
     record("data", prov.as_dict())
 

@@ -33,3 +33,17 @@ def test_answer_prints_and_records_the_labelled_text(capsys, monkeypatch):
     assert "No evidence" in capsys.readouterr().out
     notebook = SimpleNamespace(cells=[{"outputs": [{"data": o} for o in shown]}])
     assert read_records(notebook) == {"answer": text}
+
+
+def test_banner_states_the_dates_and_hash_of_the_trimmed_frame(capsys, monkeypatch):
+    from helpers.data import content_hash
+
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: None)
+    from helpers.reporting import data_banner
+
+    prices = load_prices(["SPY", "SHV"], start="2005-01-01", end="2008-12-31")  # SHV starts 2007-01-11
+    common = prices.dropna()
+    data_banner(common)
+    line = capsys.readouterr().out
+    assert f"{common.index[0].date()}..2008-12-31" in line and str(prices.index[0].date()) not in line
+    assert content_hash(common)[:12] in line
