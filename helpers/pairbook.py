@@ -227,3 +227,18 @@ def trade_book(prices: pd.DataFrame, pairs: dict, go: dict[str, pd.Series], entr
     index = prices.index[(prices.index >= min(g.index[0] for g in go.values()))
                          & (prices.index <= max(g.index[-1] for g in go.values()))]
     return run_book(books, index, convention, cash_capital=notional)
+
+
+def trade_books(prices: pd.DataFrame, pairs: dict, go: dict[str, dict[str, pd.Series]], entry_z: float,
+                holding_period: int, notional: float, convention: CashConvention) -> dict[str, Book]:
+    """One :func:`trade_book` per filter: ``go`` is {filter name: {pair name: bool Series}} (it may hold
+    more pairs than ``pairs``; only those in ``pairs`` trade). Empty when ``pairs`` is empty."""
+    if not pairs:
+        return {}
+    return {m: trade_book(prices, pairs, {n: g[n] for n in pairs}, entry_z, holding_period, notional, convention)
+            for m, g in go.items()}
+
+
+def book_period(book: Book) -> str:
+    """The book's first and last dates: ``"2020-01-02 to 2024-12-23"``."""
+    return f"{book.equity.index[0].date()} to {book.equity.index[-1].date()}"

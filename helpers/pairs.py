@@ -66,24 +66,30 @@ def half_life(spread: pd.Series) -> float:
 class Stationarity:
     """Engle-Granger / ADF checks of a pair on its fit rows.
 
-    beta : hedge ratio (log A on log B); eg_pvalue : Engle-Granger cointegration test
-    (``statsmodels.tsa.stattools.coint``); adf_pvalue : ADF on the spread with that beta;
+    beta : hedge ratio (log A on log B, constant only: the traded spread's);
+    eg_pvalue : Engle-Granger cointegration test with a constant and a linear trend
+    (``statsmodels.tsa.stattools.coint(..., trend="ct")``), the gate: the strategy trades
+    deviations from a *trailing* mean, which removes a slow drift of the spread, so a spread
+    that is stationary around a drift is tradable; eg_c_pvalue : the same test with a constant
+    only (shown, not used); adf_pvalue : ADF (constant) on the spread with ``beta``;
     half_life : days; n : rows used.
     """
 
     beta: float
     eg_pvalue: float
+    eg_c_pvalue: float
     adf_pvalue: float
     half_life: float
     n: int
 
     def passes(self, level: float = 0.05) -> bool:
-        """Cointegrated at ``level``, a positive hedge ratio and a finite half-life."""
+        """Cointegrated around a trend at ``level``, a positive hedge ratio and a finite half-life."""
         return bool(self.eg_pvalue < level and self.beta > 0 and np.isfinite(self.half_life))
 
 
 def stationarity(prices: pd.DataFrame, a: str, b: str) -> Stationarity:
-    """Hedge ratio, Engle-Granger and ADF p-values and half-life of log A - beta log B on ``prices``."""
+    """Hedge ratio, Engle-Granger (constant + trend: the gate; constant only) and ADF p-values and
+    half-life of log A - beta log B on ``prices``."""
     from statsmodels.tsa.stattools import adfuller, coint
 
     la, lb = np.log(prices[a]), np.log(prices[b])
@@ -91,9 +97,10 @@ def stationarity(prices: pd.DataFrame, a: str, b: str) -> Stationarity:
     spread = la - beta * lb
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # adfuller's future return type
-        eg = float(coint(la, lb, trend="c", autolag="aic")[1])
+        eg = float(coint(la, lb, trend="ct", autolag="aic")[1])
+        eg_c = float(coint(la, lb, trend="c", autolag="aic")[1])
         adf = float(adfuller(spread, autolag="AIC")[1])
-    return Stationarity(beta, eg, adf, half_life(spread), len(prices))
+    return Stationarity(beta, eg, eg_c, adf, half_life(spread), len(prices))
 
 
 def lookback_rule(half_life_days: float, multiple: float = 4.0, low: int = 20, high: int = 120) -> int:
@@ -313,15 +320,27 @@ def baselines(pair: PairData) -> dict[str, tuple[np.ndarray, float]]:
 # --------------------------------------------------------------------------- tables
 
 
+NOT_COINTEGRATED = "not cointegrated (Engle-Granger with trend)"
+
+
 def stationarity_table(pairs: dict[str, PairData], coint_level: float = 0.05) -> pd.DataFrame:
-    """Per pair: hedge ratio, Engle-Granger and ADF p-values, half-life, lookback, and the verdict."""
+    """Per pair: hedge ratio, Engle-Granger p-values (constant + trend: the gate; constant only),
+    ADF p-value, half-life, lookback, and the verdict."""
     rows = {}
     for name, p in pairs.items():
         c = p.checks
-        rows[name] = {"beta": c.beta, "EG p": c.eg_pvalue, "ADF p": c.adf_pvalue, "half-life": c.half_life,
-                      "lookback": p.lookback, "fit rows": c.n,
-                      "verdict": "mean-reverting" if p.passes else f"FAILS (EG p >= {coint_level:g}): not traded"}
+        rows[name] = {"beta": c.beta, "EG p (c+t)": c.eg_pvalue, "EG p (c)": c.eg_c_pvalue, "ADF p": c.adf_pvalue,
+                      "half-life": c.half_life, "lookback": p.lookback, "fit rows": c.n,
+                      "verdict": "traded" if p.passes
+                      else f"{NOT_COINTEGRATED}, p >= {coint_level:g}: not traded"}
     return pd.DataFrame(rows).T
+
+
+def multiple_testing_note(n_pass: int, n_tested: int, level: float) -> str:
+    """How many pairs pass the gate against how many would pass by chance if none were cointegrated."""
+    return (f"{n_pass} of {n_tested} pairs pass at the {level:.0%} level; with {n_tested} tests about "
+            f"{n_tested * level:.2g} would pass by chance alone if none were cointegrated (no correction for "
+            "multiple testing).")
 
 
 def split_summary(pairs: dict[str, PairData]) -> pd.DataFrame:
@@ -338,14 +357,28 @@ def split_summary(pairs: dict[str, PairData]) -> pd.DataFrame:
     return out.astype({c: int for c in out.columns if c.endswith("days")})
 
 
+def rate_gaps(splits: pd.DataFrame) -> pd.Series:
+    """Per pair: largest minus smallest share of reverting days over train, validation and test."""
+    rates = splits[[f"{s} % revert" for s in ("train", "validation", "test")]]
+    return rates.max(axis=1) - rates.min(axis=1)
+
+
+def incomparable(splits: pd.DataFrame, tolerance: float = 0.15) -> list[str]:
+    """Pairs whose reversion rates differ by more than ``tolerance`` between splits: a classifier
+    comparison there meets a different base rate out of sample (and a threshold tuned on validation
+    can predict nearly every test day as one class), so its per-pair result is not comparable."""
+    gap = rate_gaps(splits)
+    return list(gap.index[gap > tolerance])
+
+
 def comparability_note(splits: pd.DataFrame, tolerance: float = 0.15) -> str:
     """A sentence on whether each pair's reversion rates in train, validation and test are within
     ``tolerance`` of each other (``splits`` from :func:`split_summary`)."""
-    rates = splits[[f"{s} % revert" for s in ("train", "validation", "test")]]
-    gap = rates.max(axis=1) - rates.min(axis=1)
-    far = gap[gap > tolerance]
+    far = rate_gaps(splits)
+    far = far[far > tolerance]
     if far.empty:
         return f"Reversion rates of every pair are within {tolerance:.0%} across train, validation and test."
     items = ", ".join(f"{k} ({v:.0%})" for k, v in far.items())
     return (f"Reversion rates differ by more than {tolerance:.0%} between splits for {items}: there the "
-            "classifier meets a different base rate out of sample.")
+            "classifier meets a different base rate out of sample, and these pairs are left out of the "
+            "pair-by-pair count in the answer.")

@@ -2,20 +2,27 @@
 
 Classification: on each pair's test rows, F1 (predictions at each model's validation
 threshold) and ROC AUC (scores) of the LSTM minus a baseline, with the paired block bootstrap
-of :func:`helpers.evidence.score_diff_ci`; "pooled" stacks every pair's test rows (pair after
-pair, each in time order). Trading: the paired block-bootstrap interval of the Sharpe ratio
-difference of two books' daily excess returns (:func:`helpers.evidence.sharpe_diff_ci`).
+of :func:`helpers.evidence.score_diff_ci`; "pooled" scores every pair's test rows together and
+resamples *dates*: a stationary bootstrap of blocks of the union of test dates, taking every
+pair's rows on each drawn date (:func:`date_resamples`), so blocks never straddle two pairs and
+the same-day dependence between pairs is kept. Trading: the paired block-bootstrap interval of
+the Sharpe ratio difference of two books' daily excess returns
+(:func:`helpers.evidence.sharpe_diff_ci`) and each book's Sharpe ratio in excess of cash
+(:func:`helpers.evidence.sharpe_ci`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from arch.bootstrap import StationaryBootstrap
 
 from helpers import evidence
 from helpers.evidence import Interval
+from helpers.pairs import multiple_testing_note
 
 NAN = Interval(float("nan"), float("nan"), float("nan"))
 
@@ -32,26 +39,66 @@ class Scored:
         return (np.asarray(self.scores) > self.threshold).astype(float)
 
 
+def date_resamples(dates: list[pd.Index], reps: int, seed: int, block: float) -> Iterator[np.ndarray]:
+    """Row indices into the stacked rows (pair after pair, as listed) of ``reps`` bootstrap replicates.
+
+    dates : per pair, the dates of its rows. Each replicate is a stationary bootstrap (mean block
+    ``block`` days, arch) of the sorted union of dates; every pair's rows on each drawn date are
+    taken, so a drawn date brings all pairs' rows of that day.
+    """
+    stacked = np.concatenate([np.asarray(d) for d in dates])
+    union, pos = np.unique(stacked, return_inverse=True)
+    order = np.argsort(pos, kind="stable")
+    counts = np.bincount(pos, minlength=len(union))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    bs = StationaryBootstrap(block, np.arange(len(union)), seed=np.random.default_rng(seed))
+    for (drawn,), _ in bs.bootstrap(reps):
+        c = counts[drawn]
+        within = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
+        yield order[np.repeat(starts[drawn], c) + within]
+
+
+def pooled_score_diff_ci(dates: list[pd.Index], y: list[np.ndarray], a: list[np.ndarray], b: list[np.ndarray],
+                         metric: str, reps: int = 1000, seed: int = 0, level: float = 0.95) -> Interval:
+    """metric(y, a) - metric(y, b) on all pairs' rows together, with a percentile interval over
+    :func:`date_resamples` (mean block length: the longest of the pairs' Politis-White blocks of labels)."""
+    fn = evidence.METRICS[metric]
+    yy, sa, sb = (np.concatenate([np.asarray(v, dtype=float) for v in x]) for x in (y, a, b))
+    block = max(evidence.block_length(np.asarray(v, dtype=float)) if np.std(v) > 0 else 1.0 for v in y)
+
+    def diff(rows):
+        yr = yy[rows].astype(int)
+        return float(fn(yr, sa[rows]) - fn(yr, sb[rows])) if len(np.unique(yr)) == 2 else float("nan")
+
+    draws = np.array([diff(r) for r in date_resamples(dates, reps, seed, block)])
+    draws = draws[np.isfinite(draws)]
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Interval(diff(np.arange(len(yy))), float(low), float(high), level, block)
+
+
 def score_intervals(y: dict[str, np.ndarray], models: dict[str, dict[str, Scored]], a: str, b: str,
-                    reps: int = 1000, seed: int = 0) -> pd.DataFrame:
+                    reps: int = 1000, seed: int = 0, dates: dict[str, pd.Index] | None = None) -> pd.DataFrame:
     """F1 and ROC AUC differences ``a - b`` per pair and pooled, with 95% intervals.
 
-    y : {pair: labels (n,)}; models : {model: {pair: Scored}} on the same rows as y.
-    Returns a frame indexed by pair (+ "pooled") with Interval objects in columns "F1", "ROC AUC".
+    y : {pair: labels (n,)}; models : {model: {pair: Scored}} on the same rows as y;
+    dates : {pair: dates of those rows} for the pooled date bootstrap (None: row i of every pair
+    is day i). Returns a frame indexed by pair (+ "pooled") with Interval objects in columns
+    "F1", "ROC AUC".
     """
-    rows = {}
     names = list(y)
-    stacked = {k: [] for k in ("y", "pa", "pb", "sa", "sb")}
-    for name in [*names, "pooled"]:
-        if name == "pooled":
-            yy, pa, pb, sa, sb = (np.concatenate(stacked[k]) for k in ("y", "pa", "pb", "sa", "sb"))
-        else:
-            ma, mb = models[a][name], models[b][name]
-            yy, pa, pb, sa, sb = y[name], ma.predictions, mb.predictions, ma.scores, mb.scores
-            for k, v in zip(("y", "pa", "pb", "sa", "sb"), (yy, pa, pb, sa, sb)):
-                stacked[k].append(np.asarray(v, dtype=float))
+    dates = dates or {n: pd.RangeIndex(len(y[n])) for n in names}
+    rows, parts = {}, {k: [] for k in ("y", "pa", "pb", "sa", "sb")}
+    for name in names:
+        ma, mb = models[a][name], models[b][name]
+        yy, pa, pb, sa, sb = y[name], ma.predictions, mb.predictions, ma.scores, mb.scores
+        for k, v in zip(parts, (yy, pa, pb, sa, sb)):
+            parts[k].append(np.asarray(v, dtype=float))
         rows[name] = {"F1": evidence.score_diff_ci(yy, pa, pb, "f1", reps=reps, seed=seed),
                       "ROC AUC": evidence.score_diff_ci(yy, sa, sb, "roc_auc", reps=reps, seed=seed)}
+    d = [dates[n] for n in names]
+    rows["pooled"] = {"F1": pooled_score_diff_ci(d, parts["y"], parts["pa"], parts["pb"], "f1", reps, seed),
+                      "ROC AUC": pooled_score_diff_ci(d, parts["y"], parts["sa"], parts["sb"], "roc_auc", reps, seed)}
     return pd.DataFrame(rows).T
 
 
@@ -73,19 +120,74 @@ def _verb(i: Interval) -> str:
     return "beats" if i.low > 0 else "trails" if i.high < 0 else "shows no evidence of differing from"
 
 
+def usd(x: float, signed: bool = False) -> str:
+    """Dollars with the sign in front: ``-$23,372`` (``+$1,000`` when ``signed``)."""
+    sign = "-" if x < 0 else "+" if signed and x > 0 else ""
+    return f"{sign}${abs(x):,.0f}"
+
+
+def made(x: float) -> str:
+    """``"made $1,000"`` or ``"lost $23,372"``."""
+    return f"{'lost' if x < 0 else 'made'} {usd(abs(x))}"
+
+
+BOOK_NAMES = {"LSTM": "the LSTM-filtered book", "|z| rule": "trading every |z| signal",
+              "logistic": "the logistic filter"}
+
+
+def cash_sentence(vs_cash: dict[str, Interval], before_costs: dict[str, float]) -> str:
+    """Whether each book beats cash after costs (its excess Sharpe interval), and its P/L over cash
+    before costs. vs_cash : {book: sharpe_ci of its daily excess returns}; before_costs :
+    {book: P/L over cash in dollars with cost_bps = 0}."""
+    verbs = {k: _verb(i) for k, i in vs_cash.items()}
+    beat = [k for k, v in verbs.items() if v == "beats"]
+    if beat:
+        head = f"After costs, {', '.join(beat)} beat{'s' if len(beat) == 1 else ''} cash (Sharpe interval above zero)"
+        rest = [k for k in verbs if k not in beat]
+        head += f"; {', '.join(rest)} do{'es' if len(rest) == 1 else ''} not." if rest else "."
+    elif all(v == "trails" for v in verbs.values()):
+        head = "No book beats cash after costs: every book's Sharpe ratio in excess of cash has a 95% interval below zero."
+    else:
+        head = "No book beats cash after costs: no book's Sharpe ratio in excess of cash has a 95% interval above zero."
+    before = ", ".join(f"{k} {usd(v, signed=True)}" for k, v in before_costs.items())
+    tail = f" Before costs (cost_bps = 0) the books' P/L over cash was {before}"
+    after_neg, before_pos = all(v == "trails" for v in verbs.values()), all(v > 0 for v in before_costs.values())
+    tail += ": the trades' gross edge is smaller than their costs." if after_neg and before_pos else "."
+    return head + tail
+
+
 def answer_text(vs_zrule: pd.DataFrame, vs_logistic: pd.DataFrame, books: pd.DataFrame,
                 sharpe_vs_zrule: Interval, sharpe_vs_logistic: Interval, traded: list[str],
-                flagged: list[str]) -> str:
+                flagged: list[str], vs_cash: dict[str, Interval] | None = None,
+                before_costs: dict[str, float] | None = None, not_comparable: list[str] = (),
+                flagged_over_cash: float | None = None, coint_level: float = 0.05, period: str = "",
+                tolerance: float = 0.15) -> str:
     """The computed answer: the LSTM against the |z| rule and logistic regression, as a classifier
-    (pooled F1 and ROC AUC differences with intervals, per-pair counts) and as a trading filter
-    (book P/L over cash, Sharpe and the Sharpe difference's interval), then a plain verdict.
+    (pooled F1 and ROC AUC differences with intervals, per-pair counts over the pairs with
+    comparable reversion rates) and as a trading filter (each book's P/L over cash and Sharpe in
+    excess of cash with its interval, the same before costs, the Sharpe differences' intervals),
+    the pairs not traded, then a plain verdict.
 
     vs_zrule, vs_logistic : from :func:`score_intervals`; books : rows "LSTM", "|z| rule",
-    "logistic" with columns "over cash $" and "Sharpe" (book level, after costs).
+    "logistic" with columns "over cash $" and "Sharpe" (book level, after costs); vs_cash :
+    {book: Interval of its excess Sharpe}; before_costs : {book: P/L over cash $ at cost_bps = 0};
+    not_comparable : pairs whose reversion rates differ by more than ``tolerance`` between splits
+    (left out of the per-pair count); flagged_over_cash : P/L over cash $ of the flagged pairs
+    traded on every |z| signal; period : the books' dates, e.g. "2020-01-02 to 2024-12-23".
     """
     pooled = vs_zrule.loc["pooled"]
     per_pair = vs_zrule.drop(index="pooled")["F1"]
-    counts = {v: sum(_verb(i) == v for i in per_pair) for v in ("beats", "trails")}
+    counted = per_pair.drop(index=[n for n in not_comparable if n in per_pair.index])
+    counts = {v: sum(_verb(i) == v for i in counted) for v in ("beats", "trails")}
+    if len(counted):
+        count = (f" Pair by pair, on the {len(counted)} pair(s) whose reversion rates are comparable across "
+                 f"splits, the LSTM's F1 beats the |z| rule in {counts['beats']}, trails it in {counts['trails']} "
+                 f"and is indistinguishable in {len(counted) - counts['beats'] - counts['trails']}.")
+    else:
+        count = " No pair has comparable reversion rates across splits, so no pair-by-pair count is made."
+    if len(counted) < len(per_pair):
+        count += (f" Not comparable (reversion rates differ by more than {tolerance:.0%} between train, "
+                  f"validation and test) and excluded from that count: {', '.join(per_pair.index.difference(counted.index, sort=False))}.")
     lines = [
         f"As a classifier, on the pooled test rows of {len(per_pair)} pairs: "
         + evidence.decide(pooled["F1"], "the LSTM", "the |z| rule", "F1", "+.3f") + " "
@@ -93,22 +195,30 @@ def answer_text(vs_zrule: pd.DataFrame, vs_logistic: pd.DataFrame, books: pd.Dat
         + evidence.decide(vs_logistic.loc["pooled", "F1"], "the LSTM", "logistic regression", "F1", "+.3f") + " "
         + evidence.decide(vs_logistic.loc["pooled", "ROC AUC"], "the LSTM", "logistic regression", "ROC AUC",
                           "+.3f")
-        + f" Pair by pair, the LSTM's F1 beats the |z| rule in {counts['beats']}, trails it in "
-        f"{counts['trails']} and is indistinguishable in {len(per_pair) - counts['beats'] - counts['trails']}."]
+        + count]
+    gate = f"Engle-Granger with constant and trend on training data, p < {coint_level:g}"
     if traded:
+        single = " (a single pair: the book is that pair's result)" if len(traded) == 1 else ""
+        ci = {k: f", 95% CI {evidence.fmt_ci(vs_cash[k])}" if vs_cash else "" for k in BOOK_NAMES}
+        parts = [f"{BOOK_NAMES[k]} {made(books.loc[k, 'over cash $'])} over cash (Sharpe in excess of cash "
+                 f"{books.loc[k, 'Sharpe']:.2f}{ci[k]})" for k in BOOK_NAMES]
         lines.append(
-            f"As a trading filter after costs, in a book of the {len(traded)} pair(s) that pass the training-"
-            f"period cointegration test ({', '.join(traded)}): the LSTM-filtered book made "
-            f"${books.loc['LSTM', 'over cash $']:,.0f} over cash (Sharpe {books.loc['LSTM', 'Sharpe']:.2f}), trading "
-            f"every |z| signal ${books.loc['|z| rule', 'over cash $']:,.0f} (Sharpe "
-            f"{books.loc['|z| rule', 'Sharpe']:.2f}), the logistic filter ${books.loc['logistic', 'over cash $']:,.0f} "
-            f"(Sharpe {books.loc['logistic', 'Sharpe']:.2f}). "
+            f"As a trading filter after costs{f' ({period})' if period else ''}, in a book of the {len(traded)} "
+            f"pair(s) that pass the cointegration test ({gate}: {', '.join(traded)}){single}: "
+            f"{parts[0][:1].upper() + parts[0][1:]}; {parts[1]}; {parts[2]}. "
+            + (cash_sentence(vs_cash, before_costs) + " " if vs_cash and before_costs else "")
             + evidence.decide(sharpe_vs_zrule, "the LSTM-filtered book", "the unfiltered |z| book") + " "
             + evidence.decide(sharpe_vs_logistic, "the LSTM-filtered book", "the logistic-filtered book"))
     else:
-        lines.append("No pair passed the training-period cointegration test, so nothing was traded.")
+        lines.append(f"No pair passed the cointegration test ({gate}), so nothing was traded.")
     if flagged:
-        lines.append(f"Flagged as not mean-reverting on training data and not traded: {', '.join(flagged)}.")
+        line = f"Not cointegrated ({gate} fails) and not traded: {', '.join(flagged)}"
+        if flagged_over_cash is not None:
+            line += f"; traded on every |z| signal they would have {made(flagged_over_cash)} over cash after costs"
+        lines.append(line + ".")
+    n_tested = len(traded) + len(flagged)
+    if n_tested:
+        lines.append(multiple_testing_note(len(traded), n_tested, coint_level))
     cls = [_verb(pooled["F1"]), _verb(pooled["ROC AUC"]), _verb(vs_logistic.loc["pooled", "F1"]),
            _verb(vs_logistic.loc["pooled", "ROC AUC"])]
     trade = [_verb(sharpe_vs_zrule), _verb(sharpe_vs_logistic)]
