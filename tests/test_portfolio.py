@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.covariance import LedoitWolf
 
 from helpers.portfolio import (
     blended_weight_path,
@@ -72,10 +71,20 @@ def test_long_only_min_variance_respects_constraints_and_beats_seed_clip(cov):
         assert var(trial / trial.sum()) >= var(w.to_numpy()) - 1e-12
 
 
-def test_ledoit_wolf_equals_scikit_learn():
+def test_ledoit_wolf_by_the_published_formula():
+    """Ledoit and Wolf (2004): (1 - d) S + d mu I, S the (1/n) sample covariance of centred returns,
+    mu = tr(S) / p, d = min(b2, d2) / d2 written out from the paper, not from scikit-learn."""
     rng = np.random.default_rng(1)
-    r = pd.DataFrame(rng.normal(0, 0.01, (300, 4)), columns=ASSETS)
-    np.testing.assert_allclose(ledoit_wolf_cov(r), LedoitWolf().fit(r.to_numpy()).covariance_)
+    r = pd.DataFrame(rng.normal(0, 0.01, (300, 4)) * [0.2, 1.0, 1.5, 2.0], columns=ASSETS)
+    x = r.to_numpy() - r.to_numpy().mean(axis=0)
+    n, p = x.shape
+    s = x.T @ x / n
+    mu = np.trace(s) / p
+    d2 = np.sum((s - mu * np.eye(p)) ** 2)
+    b2 = sum(np.sum((np.outer(row, row) - s) ** 2) for row in x) / n**2
+    d = min(b2, d2) / d2
+    assert 0 < d < 1
+    np.testing.assert_allclose(ledoit_wolf_cov(r), (1 - d) * s + d * mu * np.eye(p), rtol=1e-10)
 
 
 def test_diagonal_shrinkage_by_hand():
