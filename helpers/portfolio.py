@@ -64,6 +64,25 @@ def shrunk_correlation_cov(returns: pd.DataFrame, method: str = "ledoit_wolf") -
     return pd.DataFrame(corr * np.outer(sd, sd), index=returns.columns, columns=returns.columns)
 
 
+def shrinkage_intensity(returns: pd.DataFrame, method: str) -> float:
+    """The shrinkage intensity delta in [0, 1] an estimator of ``COV_ESTIMATORS`` applies to ``returns``.
+
+    0 for the sample covariance; scikit-learn's Ledoit-Wolf / OAS intensity towards a scaled
+    identity for "ledoit_wolf" / "oas"; the same intensities on the standardized returns (the
+    weight on the identity correlation matrix) for "lw_correlation" / "oas_correlation".
+    """
+    x = returns.to_numpy(dtype=float)
+    if method == "sample":
+        return 0.0
+    if method in ("ledoit_wolf", "oas"):
+        return float((ledoit_wolf if method == "ledoit_wolf" else oas)(x)[1])
+    if method in ("lw_correlation", "oas_correlation"):
+        x = x - x.mean(axis=0)
+        z = x / x.std(axis=0)
+        return float((ledoit_wolf if method == "lw_correlation" else oas)(z, assume_centered=True)[1])
+    raise ValueError(f"cov_method must be one of {sorted(COV_ESTIMATORS)}; got {method!r}")
+
+
 def lw_correlation_cov(returns: pd.DataFrame) -> pd.DataFrame:
     """:func:`shrunk_correlation_cov` with the Ledoit-Wolf intensity."""
     return shrunk_correlation_cov(returns, "ledoit_wolf")

@@ -274,7 +274,7 @@ ML_STRATEGIES = ("signal-weighted", "sector rotation")
 
 def allocation_targets(returns: pd.DataFrame, signals: pd.DataFrame, dates: pd.DatetimeIndex,
                        classes: dict[str, list[str]], cov_lookback: int = 252,
-                       cov_method: str = "lw_correlation") -> dict[str, pd.DataFrame]:
+                       cov_method: str = "lw_correlation", cash_asset: str | None = None) -> dict[str, pd.DataFrame]:
     """Target weights of every strategy at each rebalance date, from data through that date.
 
     Parameters
@@ -286,19 +286,24 @@ def allocation_targets(returns: pd.DataFrame, signals: pd.DataFrame, dates: pd.D
     dates : rebalance dates; classes : {asset class: [tickers]} for the sector rotation
     cov_lookback : int   trailing days of returns for the covariance (through d only)
     cov_method : str     covariance estimator, a key of ``helpers.portfolio.COV_ESTIMATORS``
+    cash_asset : str     the cash-like asset (e.g. SHV), or None. It is the cash leg: no strategy
+        holds it, and equal weight, minimum variance and inverse volatility are computed on the
+        other (risky) assets, so "minimum variance" is not a T-bill fund under another name.
 
     Returns {strategy: DataFrame (n_dates, n_assets)}, rows summing to 1 or less (rest in cash).
     """
     rules = {"equal weight": [], "min variance": [], "inverse volatility": [],
              "signal-weighted": [], "sector rotation": []}
     assets = list(returns.columns)
-    signal_assets = [a for a in assets if a in signals.columns]
+    risky = [a for a in assets if a != cash_asset]
+    risky_returns = returns[risky]
+    signal_assets = [a for a in risky if a in signals.columns]
     for d in dates:
-        cov = covariance(returns.loc[:d].tail(cov_lookback).dropna(), cov_method)
+        cov = covariance(risky_returns.loc[:d].tail(cov_lookback).dropna(), cov_method)
         sig = signals.loc[d, signal_assets]
-        rules["equal weight"].append(equal_weight(assets))
-        rules["min variance"].append(min_variance(cov))
-        rules["inverse volatility"].append(inverse_volatility(cov))
+        rules["equal weight"].append(equal_weight(risky).reindex(assets, fill_value=0.0))
+        rules["min variance"].append(min_variance(cov).reindex(assets, fill_value=0.0))
+        rules["inverse volatility"].append(inverse_volatility(cov).reindex(assets, fill_value=0.0))
         rules["signal-weighted"].append(signal_weighted(sig).reindex(assets, fill_value=0.0))
         rules["sector rotation"].append(sector_rotation(sig, classes).reindex(assets, fill_value=0.0))
     return {k: pd.DataFrame(v, index=dates)[assets] for k, v in rules.items()}

@@ -39,6 +39,15 @@ def test_estimator_table_shows_the_scaled_identity_misleading_min_variance(rets)
     assert t.loc["Ledoit-Wolf on correlations", "SHV weight"] > 0.95
     assert t.loc["Ledoit-Wolf, scaled identity", "realized vol"] > 1.5 * shv
     assert t.loc["Ledoit-Wolf, scaled identity", "SHV vol, estimated"] > 5 * shv
+    # what separates estimators that agree on the above: shrinkage intensity and weight turnover
+    assert t.loc["sample", "shrinkage"] == 0.0
+    assert 0 < t.loc["Ledoit-Wolf on correlations", "shrinkage"] < 1
+    w, _ = allocation.min_variance_path(rets, dates, 250, "sample")
+    turnover = np.mean([np.abs(w.iloc[i] - w.iloc[i - 1]).sum() / 2 for i in range(1, len(w))])
+    assert t.loc["sample", "turnover"] == pytest.approx(turnover)
+    text = allocation.estimator_sentence(t, "Ledoit-Wolf on correlations")
+    assert f"{t.loc['Ledoit-Wolf on correlations', 'shrinkage']:.1%} on average" in text
+    assert "close to the sample one" in text and "Ledoit-Wolf, scaled identity: SHV's volatility seen as" in text
 
 
 def test_cost_sweep_zero_cost_is_gross_and_costs_lower_sharpe(rets):
@@ -59,21 +68,82 @@ def test_cost_sweep_zero_cost_is_gross_and_costs_lower_sharpe(rets):
     assert perf.loc["alternating", "turnover"] == pytest.approx(0.5 * (len(dates) - 1) / years, rel=0.05)
 
 
+def T(est, low, high, p):  # noqa: N802 - a paired test in one line
+    return allocation.PairedTest(Interval(est, low, high), p)
+
+
 def test_answer_says_no_evidence_when_intervals_span_zero_and_a_difference_when_not():
-    wide = {("signal-weighted", "equal weight"): Interval(0.1, -0.2, 0.4),
-            ("signal-weighted", "min variance"): Interval(0.3, -0.1, 0.7)}
+    wide = {("signal-weighted", "equal weight"): T(0.1, -0.2, 0.4, 0.5),
+            ("signal-weighted", "min variance"): T(0.3, -0.1, 0.7, 0.2)}
     text = allocation.answer_text(wide, 15.5, 5)
-    assert "15.5 years" in text and "5 bp" in text
+    assert "15.5 years" in text and "5 bp" in text and "2 comparisons" in text and "Holm-adjusted 5% level" in text
     assert text.count("No evidence that signal-weighted and") == 2
     assert "No: no ML strategy beats any" in text
-    win = {("sector rotation", "equal weight"): Interval(0.5, 0.1, 0.9),
-           ("sector rotation", "min variance"): Interval(0.6, 0.2, 1.0)}
+    win = {("sector rotation", "equal weight"): T(0.5, 0.1, 0.9, 0.004),
+           ("sector rotation", "min variance"): T(0.6, 0.2, 1.0, 0.002)}
     text = allocation.answer_text(win, 10, 5)
     assert "Sector rotation beats equal weight" in text and "Yes: sector rotation beats every benchmark." in text
-    mixed = {("sector rotation", "equal weight"): Interval(0.5, 0.1, 0.9),
-             ("sector rotation", "min variance"): Interval(-0.6, -1.0, -0.2)}
+    assert text.count("Holm-adjusted p = 0.004") == 2  # sorted: 2 x 0.002 = 0.004, then max(0.004, 1 x 0.004)
+    mixed = {("sector rotation", "equal weight"): T(0.5, 0.1, 0.9, 0.001),
+             ("sector rotation", "min variance"): T(-0.6, -1.0, -0.2, 0.002)}
     text = allocation.answer_text(mixed, 10, 5)
-    assert "Only in part" in text and "sector rotation trails min variance" in text
+    assert "Only in part" in text and ". Sector rotation trails min variance." in text  # a sentence starts upper case
+
+
+def test_holm_decides_what_the_unadjusted_interval_alone_would_not():
+    """Review finding: -0.32 (95% CI -0.62 to -0.03) over six comparisons is no evidence after Holm."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = {("sector rotation", "equal weight"): 0.035, ("sector rotation", "inverse volatility"): 0.03,
+         ("sector rotation", "min variance"): 0.6, ("signal-weighted", "equal weight"): 0.3,
+         ("signal-weighted", "inverse volatility"): 0.2, ("signal-weighted", "min variance"): 0.9}
+    adj = allocation.holm(p)
+    expected = multipletests(list(p.values()), method="holm")[1]  # an independent implementation
+    np.testing.assert_allclose(list(adj.values()), expected)
+    assert adj[("sector rotation", "inverse volatility")] == pytest.approx(0.18)  # 6 x 0.03
+    assert adj[("sector rotation", "equal weight")] == pytest.approx(0.18)  # max(0.18, 5 x 0.035)
+    ints = {("sector rotation", "equal weight"): Interval(-0.32, -0.62, -0.03),
+            ("sector rotation", "inverse volatility"): Interval(-0.33, -0.61, -0.04)}
+    tests = {k: allocation.PairedTest(ints.get(k, Interval(0.1, -0.3, 0.5)), v) for k, v in p.items()}
+    text = allocation.answer_text(tests, 15.5, 5)
+    assert "6 comparisons" in text
+    assert ("No evidence that sector rotation and equal weight differ in Sharpe ratio: the difference is -0.32 "
+            "(95% CI -0.62 to -0.03, unadjusted; Holm-adjusted p = 0.180); the unadjusted interval excludes zero, "
+            "but not at the level adjusted for 6 comparisons.") in text
+    assert "trails" not in text and "No: no ML strategy beats any" in text
+    # Holm rejects a p-value Bonferroni would not: 0.009 * 6 = 0.054 > 0.05, but it is first, and 0.01 * 5 = 0.05
+    strong = dict(p) | {("sector rotation", "equal weight"): 0.008, ("sector rotation", "inverse volatility"): 0.01}
+    tests = {k: allocation.PairedTest(ints.get(k, Interval(0.1, -0.3, 0.5)), v) for k, v in strong.items()}
+    text = allocation.answer_text(tests, 15.5, 5)
+    assert "Sector rotation trails equal weight on Sharpe ratio" in text
+    assert "Sector rotation trails inverse volatility on Sharpe ratio" in text
+    assert "Sector rotation trails equal weight, inverse volatility." in text
+
+
+def test_paired_test_p_value_agrees_with_the_interval(rets):
+    """Same draws as evidence.sharpe_diff_ci: p < 0.05 exactly when the 95% interval excludes zero."""
+    from helpers import evidence
+
+    a, b = rets["SPY"] - rets["SHV"], rets["IEF"] - rets["SHV"]
+    for x, y in [(a, b), (a + 0.002, b), (a, a * 0.5 + 0.0005)]:
+        t = allocation.paired_sharpe_test(x, y, reps=400)
+        ci = evidence.sharpe_diff_ci(x, y, reps=400)
+        assert (t.interval.low, t.interval.high) == (ci.low, ci.high)
+        assert (t.pvalue < 0.05) == ci.excludes_zero()
+    assert allocation.paired_sharpe_test(a + 0.002, b, reps=400).pvalue < 0.01
+    assert allocation.paired_sharpe_test(a, a, reps=200).pvalue == 1.0  # every draw is exactly 0
+
+
+def test_skill_sentences_name_ranking_skill_and_hit_rates_below_always_up():
+    sk = pd.DataFrame({"hit rate": [0.59, 0.55, 0.50], "up share": [0.63, 0.50, 0.55]}, index=["SPY", "TLT", "GLD"])
+    s = allocation.skill_sentences(Interval(0.08, 0.01, 0.15), sk, 21)
+    assert "+0.08 (95% CI +0.01 to +0.15), above zero, but this ranking skill does not reach" in s[0]
+    assert "21-day" in s[0]
+    assert s[1] == ("2 of 3 assets have a hit rate below the always-up rate (share of positive excess returns): "
+                    "SPY 0.59 vs 0.63, GLD 0.50 vs 0.55.")
+    assert "no evidence of ranking skill" in allocation.skill_sentences(Interval(0.02, -0.05, 0.09))[0]
+    text = allocation.answer_text({("a", "b"): T(0.1, -0.2, 0.4, 0.5)}, 10, 5, ranking=Interval(0.08, 0.01, 0.15))
+    assert text.splitlines()[-1].startswith("Ranking skill")
 
 
 def test_weights_at_a_few_dates(rets):

@@ -13,6 +13,7 @@ from helpers.portfolio import (
     min_variance,
     risk_contributions,
     risk_parity,
+    shrinkage_intensity,
     shrunk_correlation_cov,
 )
 
@@ -60,6 +61,17 @@ def test_correlation_shrinkage_by_the_published_formulas(returns, method, intens
     sd = returns.std(ddof=1).to_numpy()
     expected = ((1 - delta) * corr + delta * np.eye(5)) * np.outer(sd, sd)
     np.testing.assert_allclose(shrunk_correlation_cov(returns, method), expected, rtol=1e-6, atol=1e-14)
+
+
+def test_shrinkage_intensity_by_the_published_formulas(returns):
+    x = returns.to_numpy() - returns.to_numpy().mean(axis=0)
+    z = x / x.std(axis=0)
+    assert shrinkage_intensity(returns, "lw_correlation") == pytest.approx(lw_intensity(z), rel=1e-9)
+    assert shrinkage_intensity(returns, "oas_correlation") == pytest.approx(oas_intensity(z), rel=1e-9)
+    assert shrinkage_intensity(returns, "ledoit_wolf") == pytest.approx(lw_intensity(x), rel=1e-9)
+    assert shrinkage_intensity(returns, "sample") == 0.0
+    with pytest.raises(ValueError, match="cov_method"):
+        shrinkage_intensity(returns, "identity")
 
 
 def test_correlation_shrinkage_keeps_each_variance(returns):

@@ -167,9 +167,9 @@ def test_allocation_targets_at_d_ignore_returns_and_signals_after_d():
     sigs = pd.DataFrame(rng.normal(0, 1, (300, 3)), index=idx, columns=cols)
     dates = month_end_dates(idx)[3:]
     classes = {"eq": ["SPY"], "bonds": ["TLT"], "gold": ["GLD"]}
-    for method in ("ledoit_wolf", "lw_correlation"):
+    for method, cash in (("ledoit_wolf", None), ("lw_correlation", None), ("lw_correlation", "GLD")):
         assert_no_lookahead(lambda d: allocation_targets(d["r"], d["s"], dates, classes, cov_lookback=60,
-                                                         cov_method=method),
+                                                         cov_method=method, cash_asset=cash),
                             {"r": rets, "s": sigs}, cutoffs=dates[2:8], rtol=1e-6, atol=1e-8)
 
 
@@ -183,4 +183,15 @@ def test_cash_like_asset_is_the_cash_leg_of_the_ml_rules():
     assert list(t["signal-weighted"].columns) == ["SPY", "TLT", "SHV"]
     assert (t["signal-weighted"].to_numpy() == 0).all()  # all in cash (earning the cash rate)
     assert (t["sector rotation"]["SHV"] == 0).all() and (t["sector rotation"]["TLT"] == 0.5).all()
-    assert (t["min variance"]["SHV"] > 0.95).all()
+    assert (t["min variance"]["SHV"] > 0.95).all()  # without cash_asset, SHV is just the least volatile asset
+    # with cash_asset, SHV is the cash leg: the benchmarks are computed on the risky assets
+    from helpers.portfolio import covariance, inverse_volatility, min_variance
+
+    t = allocation_targets(rets, sigs, dates, {"eq": ["SPY"], "bonds": ["TLT", "SHV"]}, cov_lookback=60,
+                           cash_asset="SHV")
+    for name in ("equal weight", "min variance", "inverse volatility", "signal-weighted", "sector rotation"):
+        assert (t[name]["SHV"] == 0).all(), name
+    cov = covariance(rets.loc[: dates[1], ["SPY", "TLT"]].tail(60))
+    np.testing.assert_allclose(t["min variance"].loc[dates[1], ["SPY", "TLT"]], min_variance(cov), atol=1e-9)
+    np.testing.assert_allclose(t["inverse volatility"].loc[dates[1], ["SPY", "TLT"]], inverse_volatility(cov))
+    np.testing.assert_allclose(t["equal weight"].loc[dates[1]], [0.5, 0.5, 0.0])
