@@ -168,8 +168,9 @@ def test_allocation_targets_at_d_ignore_returns_and_signals_after_d():
     dates = month_end_dates(idx)[3:]
     classes = {"eq": ["SPY"], "bonds": ["TLT"], "gold": ["GLD"]}
     for method, cash in (("ledoit_wolf", None), ("lw_correlation", None), ("lw_correlation", "GLD")):
-        assert_no_lookahead(lambda d: allocation_targets(d["r"], d["s"], dates, classes, cov_lookback=60,
-                                                         cov_method=method, cash_asset=cash),
+        assert_no_lookahead(lambda d, m=method, c=cash: allocation_targets(d["r"], d["s"], dates, classes,
+                                                                           cov_lookback=60, cov_method=m,
+                                                                           cash_asset=c),
                             {"r": rets, "s": sigs}, cutoffs=dates[2:8], rtol=1e-6, atol=1e-8)
 
 
