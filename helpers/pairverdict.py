@@ -212,7 +212,8 @@ def answer_text(vs_zrule: pd.DataFrame, vs_logistic: pd.DataFrame, books: pd.Dat
     else:
         lines.append(f"No pair passed the cointegration test ({gate}), so nothing was traded.")
     if flagged:
-        line = f"Not cointegrated ({gate} fails) and not traded: {', '.join(flagged)}"
+        line = (f"Not cointegrated (Engle-Granger with constant and trend on training data, p >= {coint_level:g}) "
+                f"and not traded: {', '.join(flagged)}")
         if flagged_over_cash is not None:
             line += f"; traded on every |z| signal they would have {made(flagged_over_cash)} over cash after costs"
         lines.append(line + ".")
