@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from statsmodels.tsa.stattools import coint
 
 from helpers import grid as G
 from helpers import pairs as P
 from helpers.data import UnknownTickerError, load_prices
 from helpers.testing import assert_no_lookahead
-from statsmodels.tsa.stattools import coint
 
 SPLIT = dict(train_start="2015-01-01", train_end="2019-12-31", test_start="2020-01-02", test_end="2024-12-31",
              validation_fraction=0.2)

@@ -11,11 +11,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from tiny_notebooks import Links
 
 from helpers import run
 from helpers.reporting import atomic_write_text
@@ -47,16 +47,6 @@ def tokens(set_dir: Path) -> set[str]:
     meta = json.loads((set_dir / "run.json").read_text())
     found = {(set_dir / f).read_text().split()[-1] for f in meta["files"].values()}
     return found | {str(meta["parameters"]["x"])}
-
-
-class Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self.hrefs += [v for k, v in attrs if k == "href"]
 
 
 def hrefs(index: Path) -> list[str]:

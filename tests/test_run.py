@@ -7,6 +7,7 @@ import json
 import nbformat
 import pytest
 import yaml
+from tiny_notebooks import write_notebook
 
 from helpers import run
 
@@ -14,13 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def notebook(path, body: str, params: str = "x = 1\nname = 'a'\n"):
-    nb = nbformat.v4.new_notebook()
-    p = nbformat.v4.new_code_cell(params)
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, body, params)
 
 
 @pytest.fixture

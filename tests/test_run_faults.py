@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
-import nbformat
 import pytest
 import yaml
+from tiny_notebooks import Links, write_notebook
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +36,7 @@ print("done")
 
 
 def notebook(path, body: str, params: str = "x = 1\nname = 'a'\n"):
-    nb = nbformat.v4.new_notebook()
-    p = nbformat.v4.new_code_cell(params)
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, body, params)
 
 
 @pytest.fixture
@@ -147,16 +140,6 @@ def test_after_kill_9_the_worker_and_kernel_stop_and_the_next_start_sweeps(nbdir
     rc, _, err = finish(runner(nbdir, out, "--only", "01"))
     assert rc == 0, err
     assert leftovers(out) == []
-
-
-class Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self.hrefs += [v for k, v in attrs if k == "href"]
 
 
 def test_two_runners_at_once_keep_both_sets_and_the_index_lists_all(nbdir, tmp_path):

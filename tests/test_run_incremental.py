@@ -7,18 +7,14 @@ import os
 
 import nbformat
 import pytest
+from tiny_notebooks import write_notebook
 
 from helpers import run
 from helpers.reporting import atomic_write_text
 
 
 def notebook(path, body: str = "print(x)", params: str = "x = 1\ndata_source = None\n"):
-    nb = nbformat.v4.new_notebook()
-    p = nbformat.v4.new_code_cell(params)
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
+    write_notebook(path, body, params)
     run.notebook_parameters.cache_clear()
     return path
 

@@ -6,9 +6,9 @@ import re
 import shlex
 from pathlib import Path
 
-import nbformat
 import pytest
 import yaml
+from tiny_notebooks import write_notebook
 
 from helpers import run
 
@@ -16,13 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def notebook(path, params: str):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(params)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell("print(1)")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, "print(1)", params)
 
 
 @pytest.fixture
