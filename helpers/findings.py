@@ -37,7 +37,10 @@ QUESTIONS = {
 }
 
 # Keys shown as percentages (fractions of capital or annual rates).
-_PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|alpha_annual|alpha_ci|alpha_hedged|^alpha$|turnover_cost")
+_PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|excess_return|alpha_annual|alpha_ci|alpha_hedged|"
+                      r"^alpha$|turnover_cost")
+# Recorded detail too fine for the findings (the report shows it).
+DETAIL_KEYS = {"per_pair"}
 
 
 def _num(x: float, percent: bool) -> str:
@@ -47,9 +50,11 @@ def _num(x: float, percent: bool) -> str:
         return f"{x:.1%}"
     if x == 0:
         return "0"
+    if float(x).is_integer() and abs(x) < 1e6:  # counts and sizes: 64, not 64.00
+        return f"{int(x):,}"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
-    return f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}" if abs(x) < 100 else f"{x:.0f}"
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"  # 3 significant digits
 
 
 def format_value(key: str, value, parent: str = "") -> str:
@@ -96,7 +101,8 @@ def findings_markdown(runs: list[dict]) -> str:
         parts.append(f"**Answer.** {rec.pop('answer', '(no answer recorded)')}\n")
         data = rec.pop("data", {})
         for key, value in rec.items():
-            parts.append(f"- `{key}`: {format_value(key, value)}")
+            if key not in DETAIL_KEYS:
+                parts.append(f"- `{key}`: {format_value(key, value)}")
         parts.append(f"\n<sub>Data: {provenance_line(data)}.</sub>\n")
     return "\n".join(parts).strip() + "\n"
 

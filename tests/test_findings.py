@@ -31,6 +31,8 @@ RECORDS = {
     ("performance", {"equal weight": {"sharpe": 0.51, "volatility": 0.082}},
      "equal weight: sharpe: 0.51; volatility: 8.2%"),
     ("x", float("nan"), "n/a"),
+    ("cells_beating_base", 3.0, "3"),
+    ("whole_history_excess_return", {"SPY/SPXL": -0.00234}, "SPY/SPXL: -0.2%"),
 ])
 def test_values_are_formatted_for_people(key, value, shown):
     assert f.format_value(key, value) == shown
