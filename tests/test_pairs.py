@@ -51,13 +51,19 @@ def test_hedge_ratio_matches_statsmodels_ols():
     assert P.hedge_ratio(pd.Series(y), pd.Series(x)) == pytest.approx(tuple(ols.params), rel=1e-10)
 
 
-def test_stationarity_tells_a_cointegrated_pair_from_two_random_walks():
+def cointegrated_parts(n: int = 1000, phi: float = 0.9):
+    """A seeded generator, dates, a random-walk log price and an AR(1) deviation (phi) around it."""
     rng = np.random.default_rng(0)
-    idx = pd.bdate_range("2015-01-01", periods=1000)
-    lb = np.cumsum(rng.normal(0, 0.01, 1000))
-    dev = np.zeros(1000)
-    for t in range(1, 1000):
-        dev[t] = 0.9 * dev[t - 1] + rng.normal(0, 0.003)
+    idx = pd.bdate_range("2015-01-01", periods=n)
+    lb = np.cumsum(rng.normal(0, 0.01, n))
+    dev = np.zeros(n)
+    for t in range(1, n):
+        dev[t] = phi * dev[t - 1] + rng.normal(0, 0.003)
+    return rng, idx, lb, dev
+
+
+def test_stationarity_tells_a_cointegrated_pair_from_two_random_walks():
+    rng, idx, lb, dev = cointegrated_parts()
     coint = pd.DataFrame({"A": np.exp(1.2 * lb + dev), "B": np.exp(lb)}, index=idx)
     walks = pd.DataFrame({"A": np.exp(np.cumsum(rng.normal(0, 0.01, 1000))), "B": np.exp(lb)}, index=idx)
     good, bad = P.stationarity(coint, "A", "B"), P.stationarity(walks, "A", "B")
@@ -69,12 +75,7 @@ def test_stationarity_tells_a_cointegrated_pair_from_two_random_walks():
 def test_gate_is_engle_granger_with_a_trend_as_statsmodels():
     """A spread stationary around a slow drift passes (the trailing z-score removes the drift); the
     constant-only test, shown beside it, rejects it. p-values are statsmodels' own."""
-    rng = np.random.default_rng(0)
-    idx = pd.bdate_range("2015-01-01", periods=1000)
-    lb = np.cumsum(rng.normal(0, 0.01, 1000))
-    dev = np.zeros(1000)
-    for t in range(1, 1000):
-        dev[t] = 0.9 * dev[t - 1] + rng.normal(0, 0.003)
+    rng, idx, lb, dev = cointegrated_parts()
     drifting = pd.DataFrame({"A": np.exp(1.2 * lb + dev + 0.0002 * np.arange(1000)), "B": np.exp(lb)}, index=idx)
     la, lb_ = np.log(drifting["A"]), np.log(drifting["B"])
     s = P.stationarity(drifting, "A", "B")
