@@ -15,7 +15,7 @@ example a T-bill ETF's daily returns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -140,9 +140,9 @@ class BacktestResult:
     weights: pd.DataFrame
     traded: pd.Series
     costs: pd.Series
-    cash: pd.Series = field(default=None)
-    interest: pd.Series = field(default=None)
-    borrow: pd.Series = field(default=None)
+    cash: pd.Series
+    interest: pd.Series
+    borrow: pd.Series
 
     @property
     def excess_returns(self) -> pd.Series:

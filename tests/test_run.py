@@ -14,16 +14,12 @@ from helpers import run
 pytestmark = pytest.mark.integration
 
 
-def notebook(path, body: str, params: str = "x = 1\nname = 'a'\n"):
-    return write_notebook(path, body, params)
-
-
 @pytest.fixture
 def nbdir(tmp_path):
     d = tmp_path / "nbs"
     d.mkdir()
-    notebook(d / "01_ok.ipynb", "from helpers.reporting import record\nprint(x * 2)\nrecord('double', x * 2)")
-    notebook(d / "02_fails.ipynb", "print('before')\nraise ValueError('boom')")
+    write_notebook(d / "01_ok.ipynb", "from helpers.reporting import record\nprint(x * 2)\nrecord('double', x * 2)")
+    write_notebook(d / "02_fails.ipynb", "print('before')\nraise ValueError('boom')")
     return d
 
 
@@ -96,13 +92,13 @@ def test_failed_rerun_keeps_the_earlier_good_report(nbdir, tmp_path):
     assert main(nbdir, out, "--only", "01") == 0
     before = {p.name: p.read_text() for p in (out / "runs" / "01_ok").iterdir()}
     body = nbformat.read(nbdir / "01_ok.ipynb", as_version=4).cells[1].source
-    notebook(nbdir / "01_ok.ipynb", "raise RuntimeError('now broken')")
+    write_notebook(nbdir / "01_ok.ipynb", "raise RuntimeError('now broken')")
     assert main(nbdir, out, "--only", "01") == 1
     assert {p.name: p.read_text() for p in (out / "runs" / "01_ok").iterdir()} == before
     assert (out / "runs" / "01_ok.failed" / "01_ok.failed.ipynb").exists()
     assert not list(out.rglob("*.tmp")) and not list(out.rglob("*running*"))
     assert list((out / "runs" / ".staging").iterdir()) == []
-    notebook(nbdir / "01_ok.ipynb", body)               # fixed: the stale failure goes
+    write_notebook(nbdir / "01_ok.ipynb", body)               # fixed: the stale failure goes
     assert main(nbdir, out, "--only", "01") == 0
     assert not (out / "runs" / "01_ok.failed").exists()
     assert [m["set"] for m in json.loads((out / "runs.json").read_text())] == ["01_ok"]
@@ -141,7 +137,7 @@ def test_a_notebook_declaring_output_dir_writes_its_side_outputs_into_its_own_se
             "folder = pathlib.Path(output_dir) if output_dir else pathlib.Path(tempfile.mkdtemp())\n"
             "(folder / 'side.csv').write_text('a,b\\n1,2\\n')\n"
             "print('wrote', (folder / 'side.csv').is_file())")
-    notebook(d / "01_side.ipynb", body, params="x = 1\noutput_dir = None\n")
+    write_notebook(d / "01_side.ipynb", body, params="x = 1\noutput_dir = None\n")
     out = tmp_path / "r"
     assert main(d, out, "-p", "x", "2") == 0
     set_dir = out / "runs" / "01_side__x=2"          # output_dir is not part of the name

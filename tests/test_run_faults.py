@@ -35,16 +35,12 @@ print("done")
 """
 
 
-def notebook(path, body: str, params: str = "x = 1\nname = 'a'\n"):
-    return write_notebook(path, body, params)
-
-
 @pytest.fixture
 def nbdir(tmp_path):
     d = tmp_path / "nbs"
     d.mkdir()
-    notebook(d / "01_ok.ipynb", OK_BODY)
-    notebook(d / "03_slow.ipynb", SLOW_BODY)
+    write_notebook(d / "01_ok.ipynb", OK_BODY)
+    write_notebook(d / "03_slow.ipynb", SLOW_BODY)
     return d
 
 
