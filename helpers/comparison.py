@@ -147,6 +147,8 @@ class Comparison:
     p_adjusted : float  Holm-adjusted p-value, when the decision is Holm's
     adjusted_level : float   confidence level of Holm's step for this comparison, 1 - alpha / (m - rank)
     margin : float      equivalence margin of :func:`decide`, in ``unit`` (optional)
+    better : str        "higher" or "lower": which side of ``measure`` is better (a positive
+                        difference then reads "a beats b" or "a trails b"); None: neither
     digits : int        decimals shown
     """
 
@@ -165,6 +167,7 @@ class Comparison:
     p_adjusted: float | None = None
     adjusted_level: float | None = None
     margin: float | None = None
+    better: str | None = "higher"
     digits: int = 2
 
     def __post_init__(self):
@@ -184,6 +187,8 @@ class Comparison:
         for d in (self.decision, *(self.halves or ())):
             if d not in DECISIONS:
                 raise ValueError(f"{self.what}: decision {d!r} is not one of {DECISIONS}")
+        if self.better not in ("higher", "lower", None):
+            raise ValueError(f"{self.what}: better must be 'higher', 'lower' or None, got {self.better!r}")
         if self.decision == SAME and self.margin is None:
             raise ValueError(f"{self.what}: decision {SAME!r} needs the equivalence margin")
         if self.halves is not None and len(self.halves) != 2:
@@ -288,10 +293,14 @@ def sentence(c: Comparison, a: str | None = None, b: str | None = None) -> str:
     m = c.measure
     if c.decision == NO_DATA:
         return f"Too little data to compare {a} and {b} on {m}." if b else f"Too little data to estimate {m}."
-    if c.decision == ABOVE:
-        text = f"{_cap(a)} beats {b} on {m}: {est}." if b else f"{_cap(m)} of {a} is above zero: {est}."
-    elif c.decision == BELOW:
-        text = f"{_cap(a)} trails {b} on {m}: {est}." if b else f"{_cap(m)} of {a} is below zero: {est}."
+    if c.decision in (ABOVE, BELOW):
+        up = c.decision == ABOVE
+        if not b:
+            text = f"{_cap(m)} of {a} is {'above' if up else 'below'} zero: {est}."
+        elif c.better is None:
+            text = f"{_cap(a)} has a {'higher' if up else 'lower'} {m} than {b}: {est}."
+        else:
+            text = f"{_cap(a)} {'beats' if up == (c.better == 'higher') else 'trails'} {b} on {m}: {est}."
     elif c.decision == SAME:
         text = (f"{_cap(a)} and {b} are about the same on {m}: {est}, within "
                 f"{_value(c.margin, c.unit, c.digits, '')} of zero." if b else

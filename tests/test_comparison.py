@@ -71,6 +71,10 @@ def test_sentences():
                                   "smaller than 0.45.")
     trails = cmp.Comparison("x vs y", "return", -0.3, -0.5, -0.1)
     assert cmp.sentence(trails, "the book", "cash").startswith("The book trails cash on return: -0.30")
+    cost = cmp.Comparison("the LSTM vs the rule", "cost per trade", 2.0, 1.0, 3.0, unit="bps", better="lower")
+    assert cmp.sentence(cost) == "The LSTM trails the rule on cost per trade: +2.00 bps (95% CI +1.00 to +3.00 bps)."
+    vol = cmp.Comparison("the LSTM vs the rule", "volatility", -2.0, -3.0, -1.0, better=None)
+    assert cmp.sentence(vol).startswith("The LSTM has a lower volatility than the rule: -2.00")
     zero = cmp.Comparison("the forecast", "IC", 0.05, 0.01, 0.09)
     assert cmp.sentence(zero) == "IC of the forecast is above zero: +0.05 (95% CI +0.01 to +0.09)."
     same = cmp.Comparison("a vs b", "max drawdown", 0.5, -1.0, 1.5, unit="points", margin=2.0,
@@ -169,6 +173,8 @@ def test_bad_inputs_name_themselves():
         cmp.Comparison("a vs b", "x", 0.0, -1.0, 1.0, level=95)
     with pytest.raises(ValueError, match="above high"):
         cmp.Comparison("a vs b", "x", 0.0, 1.0, -1.0)
+    with pytest.raises(ValueError, match="better must be"):
+        cmp.Comparison("a vs b", "x", 0.0, -1.0, 1.0, better="up")
     with pytest.raises(ValueError, match="'maybe'"):
         cmp.Comparison("a vs b", "x", 0.0, -1.0, 1.0, halves=("maybe", cmp.NONE))
 
