@@ -9,7 +9,7 @@ import pytest
 import yaml
 from tiny_notebooks import write_notebook
 
-from helpers import run
+from helpers.run import cli, parameters, plan
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def nbdir(tmp_path):
 
 
 def main(nbdir, out, *args):
-    return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120", *args])
+    return cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120", *args])
 
 
 def report(out, name, suffix):
@@ -58,15 +58,15 @@ def test_unreadable_yaml_and_silent_scheduler_exit_2(nbdir, tmp_path, capsys):
 
 
 def test_parse_value_types_like_papermill():
-    assert run.parse_value("3") == 3 and run.parse_value("0.5") == 0.5
-    assert run.parse_value("true") is True and run.parse_value("None") is None or run.parse_value("null") is None
-    assert run.parse_value("SPY") == "SPY" and run.parse_value("[1, 2]") == [1, 2]
+    assert parameters.parse_value("3") == 3 and parameters.parse_value("0.5") == 0.5
+    assert parameters.parse_value("true") is True and parameters.parse_value("None") is None or parameters.parse_value("null") is None
+    assert parameters.parse_value("SPY") == "SPY" and parameters.parse_value("[1, 2]") == [1, 2]
 
 
 def test_sweep_plans_one_report_per_combination(nbdir, tmp_path):
     spec = tmp_path / "sweep.yml"
     spec.write_text(yaml.safe_dump({"01": {"parameters": {"name": "b"}, "sweep": {"x": [1, 2, 3]}}}))
-    jobs = run.plan(run.select(["01"], nbdir), {}, run.read_params_file(spec))
+    jobs = plan.plan(parameters.select(["01"], nbdir), {}, parameters.read_params_file(spec))
     assert [j.name for j in jobs] == ["01_ok__name=b", "01_ok__x=2__name=b", "01_ok__x=3__name=b"]
     assert all(j.parameters["name"] == "b" for j in jobs)
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from tiny_notebooks import write_notebook
 
-from helpers import run
+from helpers.run import cli, parameters, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ def nbdir(tmp_path):
 
 
 def main(nbdir, tmp_path, *args):
-    return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--dry-run", *args])
+    return cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--dry-run", *args])
 
 
 def params_file(tmp_path, text: str) -> str:
@@ -72,8 +72,8 @@ def test_malformed_parameter_files_exit_2_naming_file_and_key(nbdir, tmp_path, c
 
 
 def test_ints_take_whole_floats_and_floats_take_ints(nbdir, tmp_path):
-    spec = run.read_params_file(params_file(tmp_path, '"01": {parameters: {x: 2.0, rate: 1}}\n'))
-    (job,) = run.plan(run.select(["01"], nbdir), {}, spec)
+    spec = parameters.read_params_file(params_file(tmp_path, '"01": {parameters: {x: 2.0, rate: 1}}\n'))
+    (job,) = plan.plan(parameters.select(["01"], nbdir), {}, spec)
     assert job.parameters == {"x": 2, "rate": 1.0}
     assert type(job.parameters["x"]) is int and type(job.parameters["rate"]) is float
 
@@ -129,7 +129,7 @@ def test_minus_p_and_a_swept_parameter_clash(nbdir, tmp_path, capsys):
 
 
 def names(nbdir, overrides=None, spec=None, only=("01",)):
-    return [j.name for j in run.plan(run.select(list(only), nbdir), overrides or {}, spec or {})]
+    return [j.name for j in plan.plan(parameters.select(list(only), nbdir), overrides or {}, spec or {})]
 
 
 def test_names_carry_every_non_default_parameter(nbdir):
@@ -201,7 +201,7 @@ def test_every_runner_command_in_the_readme_parses_and_plans(tmp_path, capsys):
     for args in commands:
         args = [str(spec) if a == "sweep.yml" else str(csv_dir) if a in ("DIR", "../shared/market-data") else a
                 for a in args]
-        rc = run.main([*args, "--output-dir", str(tmp_path / "r"), "--dry-run"])
+        rc = cli.main([*args, "--output-dir", str(tmp_path / "r"), "--dry-run"])
         out = capsys.readouterr()
         assert rc == 0, f"README command {args}: {out.err}"
         assert "planned; nothing was run" in out.out
@@ -210,6 +210,6 @@ def test_every_runner_command_in_the_readme_parses_and_plans(tmp_path, capsys):
 def test_readme_sweep_example_gives_one_report_per_value():
     spec = yaml.safe_load(readme_sweep_file())
     (key,) = spec
-    jobs = run.plan(run.select([str(key)]), {}, spec)
+    jobs = plan.plan(parameters.select([str(key)]), {}, spec)
     values = next(iter(spec[key]["sweep"].values()))
     assert len(jobs) == len(values) and len({j.name for j in jobs}) == len(values)

@@ -1,0 +1,182 @@
+"""Batch runner: execute the notebooks with papermill into ``reports/`` and render HTML.
+
+    python -m helpers.run                          # every notebook, default parameters
+    python -m helpers.run --only 01 02 04 -p seed 7
+    python -m helpers.run --data-source ../shared/market-data
+    python -m helpers.run --params-file sweep.yml --jobs 2
+    python -m helpers.run --dry-run ...            # check the input, print the plan, run nothing
+    python -m helpers.run --force                  # re-run even the up-to-date ("cached") reports
+    python -m helpers.run --in-place               # refresh the committed notebooks' outputs
+
+A parameter file maps a notebook (its number or name) to fixed ``parameters`` and an optional
+``sweep`` whose lists are crossed, one report per combination::
+
+    "05":
+      parameters: {start: "2012-01-01"}
+      sweep: {target_vol: [0.08, 0.10, 0.12]}
+
+Every run is a *report set*, ``reports/runs/<name>/``: the executed notebook, its HTML with
+and without code, the key results it recorded (``<name>.json``) and ``run.json`` (status,
+parameters, times, environment). ``<name>`` is the notebook's stem plus every parameter that
+differs from the notebook's default, made safe for file names and URLs (a hash is added when
+the readable part is shortened or had to be changed). A set is written into a staging folder
+and published with one atomic step (``runs/<name>`` is a symlink swapped to the new folder),
+so a reader or a crash sees either the old set or the new one, whole. A run that fails
+publishes ``runs/<name>.failed/`` (the partial notebook) and keeps the earlier good set; a
+later good run removes it. ``reports/index.html`` and ``reports/runs.json`` list every set in
+the folder, read from their ``run.json``, and are rebuilt under a lock after each publication,
+so several runners can share one output folder.
+
+Runs are incremental: a run whose published set was made from the same notebook source,
+parameters, data (:func:`data_identity`: the seed and catalogue, every file of a CSV folder, the
+yfinance cache files), helper source (``helpers/**/*.py`` and ``csrc``) and pins
+(``constraints.txt``) is not run again; its set is kept and the index says "cached".
+``--force`` runs it anyway; ``--dry-run`` says which runs would be cached. A notebook with an
+``output_dir`` parameter that was not given one gets its run's own set folder, so its side
+outputs are published with the set.
+
+Exit status: 0 all ran, 1 a notebook failed (the others still run), 2 bad input,
+130 / 143 interrupted by SIGINT / SIGTERM (unfinished runs leave nothing behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from helpers.run.batch import run_in_place, run_sets, summary_table
+from helpers.run.cache import changed_inputs, run_inputs
+from helpers.run.core import DEFAULT_TIMEOUT, NOTEBOOK_DIR, REPORT_DIR, Job, UsageError
+from helpers.run.execute import extra_environ
+from helpers.run.folder import ReportFolder, published_meta
+from helpers.run.parameters import notebook_parameters, parse_value, read_params_file, select
+from helpers.run.plan import check_data_source, plan
+
+
+def connect(address: str):
+    """A dask.distributed Client for ``address``; UsageError when missing or not answering."""
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from exc
+    try:
+        return Client(address, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"Dask scheduler at {address} does not answer: {exc}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options."""
+    p = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n")[0])
+    p.add_argument("--only", nargs="+", metavar="NB", help="notebooks by number or name (default: all)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="parameter for every selected notebook (typed like papermill's -p)")
+    p.add_argument("--params-file", type=Path, help="YAML file of per-notebook parameters and sweeps")
+    p.add_argument("--data-source", help="'synthetic', 'synthetic:SEED', 'yfinance' or a directory of "
+                   "TICKER.csv files (default: $QN_DATA_SOURCE, else synthetic)")
+    p.add_argument("--refresh-data", action="store_true",
+                   help="download yfinance prices again even when cached (once per ticker per run)")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel (local processes)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra")
+    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds allowed per cell")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel name")
+    p.add_argument("--output-dir", type=Path, default=REPORT_DIR)
+    p.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--dry-run", action="store_true", help="check the input and print the runs; run nothing")
+    p.add_argument("--force", action="store_true",
+                   help="run every selected notebook, even those whose report is up to date (not 'cached')")
+    p.add_argument("--in-place", action="store_true",
+                   help="re-execute the committed notebooks in place with defaults (nox -s refresh)")
+    return p
+
+
+def prepare(args) -> list[Job]:
+    """The jobs the arguments ask for; UsageError on any bad input."""
+    notebooks = select(args.only, args.notebook_dir)
+    if not notebooks:
+        raise UsageError(f"No notebooks found in {args.notebook_dir}")
+    if args.in_place and (args.parameter or args.params_file or args.data_source):
+        raise UsageError("--in-place refreshes the committed defaults: it takes no parameters")
+    if args.in_place and args.scheduler:
+        raise UsageError("--in-place runs locally: it takes no --scheduler")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.timeout < 1:
+        raise UsageError("--timeout must be at least 1 second")
+    overrides = {name: parse_value(value) for name, value in args.parameter}
+    source = args.data_source or (None if args.in_place else os.environ.get("QN_DATA_SOURCE"))
+    if source is not None:
+        where = "--data-source" if args.data_source else "$QN_DATA_SOURCE"
+        if "data_source" in overrides:
+            raise UsageError(f"{where} and -p data_source both given; use one")
+        resolved = check_data_source(source, where)
+        if args.data_source or all("data_source" in notebook_parameters(nb) for nb in notebooks):
+            overrides["data_source"] = resolved
+    file_params = read_params_file(args.params_file) if args.params_file else {}
+    return plan(notebooks, overrides, file_params, str(args.params_file) if args.params_file else "command line")
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module's documentation); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    ci = bool(os.environ.get("CI"))
+    progress = sys.stderr.isatty() and not ci
+    client = None
+    try:
+        jobs = prepare(args)
+        if args.scheduler and not args.dry_run and not args.in_place:
+            client = connect(args.scheduler)  # fails here, with exit 2, when it does not answer
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.in_place:
+        for job in jobs:
+            try:
+                job.inputs = run_inputs(job, args.kernel, args.refresh_data)
+            except (OSError, ValueError) as exc:  # unreadable data files: run, and let the notebook say why
+                print(f"note: {job.name} cannot be cached: {exc}", file=sys.stderr)
+    if args.dry_run:
+        for job in jobs:
+            why = ["--force"] if args.force else [] if args.in_place else changed_inputs(
+                published_meta(args.output_dir, job.name), job.inputs)
+            state = "in place" if args.in_place else f"run: {', '.join(why)}" if why else "cached, not run"
+            print(f"{job.name}: {json.dumps(job.parameters) if job.parameters else 'defaults'} ({state})")
+        print(f"{len(jobs)} run(s) planned; nothing was run (--dry-run)")
+        return 0
+    out_dir = args.output_dir.resolve()
+    env = {"QN_REFRESH_DATA": f"{time.time():.0f}"} if args.refresh_data else {}
+    print(f"Running {len(jobs)} notebook(s) into {'notebooks/ (in place)' if args.in_place else out_dir}",
+          flush=True)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
+    try:
+        if args.in_place:
+            with extra_environ(env):
+                results = run_in_place(jobs, args, progress)
+        else:
+            with ReportFolder(out_dir) as folder:
+                results = run_sets(jobs, args, folder, env, progress, client)
+    except KeyboardInterrupt as exc:
+        sig = exc.args[0] if exc.args and isinstance(exc.args[0], int) else signal.SIGINT
+        name = signal.Signals(sig).name
+        print(f"\ninterrupted ({name}): runs that had not finished were stopped and nothing of them "
+              f"was published; earlier reports are unchanged.", file=sys.stderr, flush=True)
+        return 128 + int(sig)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print(summary_table(results))
+    if not args.in_place:
+        print(f"Index of every report set: {out_dir / 'index.html'}")
+    return 1 if any(r.status != "ok" for r in results) else 0
+
