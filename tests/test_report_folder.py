@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from tiny_notebooks import Links
+from tiny_notebooks import SAFETY_NET, Links
 
 from helpers.dashboard import index_html
 from helpers.reporting import atomic_write_text
@@ -188,7 +188,7 @@ def writer(tmp_path, name: str, n: int) -> subprocess.Popen:
 def test_concurrent_runners_publish_safely_and_the_index_lists_all(tmp_path):
     procs = [writer(tmp_path, f"01_ok__x={i}", 15) for i in range(3)]
     for p in procs:
-        _, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=SAFETY_NET)
         assert p.returncode == 0, err
     sets = json.loads((tmp_path / "r" / "runs.json").read_text())
     assert sorted(m["set"] for m in sets) == ["01_ok__x=0", "01_ok__x=1", "01_ok__x=2"]
@@ -204,9 +204,9 @@ def test_killing_a_publishing_runner_at_any_moment_leaves_whole_sets(tmp_path):
     for delay in (0.3, 0.8, 1.3):
         proc = writer(tmp_path, "01_ok", 100000)
         assert proc.stdout.readline()                      # it has published at least once
-        time.sleep(delay)
+        time.sleep(delay)                                  # a varied moment, not a wait for an event
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
+        proc.communicate(timeout=SAFETY_NET)
         assert len(tokens(tmp_path / "r" / "runs" / "01_ok")) == 1
     with ReportFolder(tmp_path / "r"):
         pass

@@ -149,8 +149,9 @@ def summary_table(results: list[Result]) -> str:
         cached = r.cache.get("hit")
         rows.append((r.name, json.dumps(r.parameters) if r.parameters else "defaults",
                      "cached" if cached else r.status, "-" if cached else f"{r.duration:.1f}", r.html or r.report or "-"))
-    widths = [min(max(len(row[i]) for row in rows), 60) for i in range(5)]
-    lines = ["  ".join(str(c)[:60].ljust(w) for c, w in zip(row, widths)) for row in rows]
+    rows = [(name, params if len(params) <= 60 else params[:57] + "...", *rest) for name, params, *rest in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[4]]) for row in rows]  # paths whole
     for r in results:
         if r.error:
             lines.append(f"FAILED {r.name}: {r.error}")

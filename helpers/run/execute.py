@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 
 from helpers.dashboard import headline_png, thumbnail
@@ -55,6 +56,24 @@ def extra_environ(env: dict | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
+class QuietKernelManager(AsyncKernelManager):
+    """Jupyter's kernel manager without the SIGINT it sends an idle kernel before shutting it down.
+
+    That interrupt only makes a finished kernel log "KeyboardInterrupt caught in kernel." (an
+    ERROR line in a run that succeeded); the shutdown request and, after a grace, the kill that
+    follow stop the kernel all the same.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if not self.shutting_down:
+            await super()._async_interrupt_kernel()
+
+
+# The kernel's own log at ERROR: its warning that a kernel on a loopback TCP port is not encrypted
+# (the runner's kernels talk to their worker only) is noise in every run.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
 def run_papermill(job: Job, output: Path, kernel: str, timeout: int, progress: bool,
                parameters: dict | None = None) -> str:
     """Execute ``job`` (with ``parameters``, default its own) into ``output``; the error text, or ""."""
@@ -63,7 +82,8 @@ def run_papermill(job: Job, output: Path, kernel: str, timeout: int, progress: b
         try:
             pm.execute_notebook(str(job.notebook), str(output), parameters=parameters or None,
                                 kernel_name=kernel, cwd=str(job.notebook.parent), progress_bar=progress,
-                                execution_timeout=timeout, start_timeout=120)
+                                execution_timeout=timeout, start_timeout=120,
+                                kernel_manager_class=QuietKernelManager, extra_arguments=KERNEL_ARGUMENTS)
             return ""
         except pm.PapermillExecutionError as exc:
             return f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
