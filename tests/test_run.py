@@ -9,7 +9,7 @@ import pytest
 import yaml
 from tiny_notebooks import write_notebook
 
-from helpers.run import cli, parameters, plan
+from helpers.run import cli, parameters, plan, workers
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +120,47 @@ def test_parallel_jobs(nbdir, tmp_path):
     assert main(nbdir, tmp_path / "r", "--only", "01", "--params-file", str(spec), "--jobs", "2") == 0
     assert json.loads(report(tmp_path / "r", "01_ok__x=2", ".json").read_text()) == {"double": 4}
     assert json.loads(report(tmp_path / "r", "01_ok", ".json").read_text()) == {"double": 2}
+
+
+NUMERIC_BODY = """
+import os
+import numpy as np
+import torch
+from helpers.reporting import record
+rng = np.random.default_rng(x)
+a = rng.standard_normal((300, 300))
+record("eig", float(np.linalg.eigvalsh(a @ a.T).sum()))     # BLAS/LAPACK reductions
+torch.manual_seed(x)
+record("torch", float(torch.randn(200, 200).matmul(torch.randn(200, 200)).sum()))
+record("threads", [os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")]
+       + [torch.get_num_threads()])
+"""
+
+
+def test_a_parallel_run_records_what_a_serial_run_records(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for stem in ("01_a", "02_b", "03_c"):
+        write_notebook(nbs / f"{stem}.ipynb", NUMERIC_BODY)
+    spec = tmp_path / "sweep.yml"
+    spec.write_text(yaml.safe_dump({"02": {"sweep": {"x": [2, 3]}}}))
+    runs = {}
+    for jobs in ("1", "3"):
+        out = tmp_path / f"jobs{jobs}"
+        assert main(nbs, out, "--params-file", str(spec), "--jobs", jobs) == 0
+        runs[jobs] = {p.parent.name: json.loads(p.read_text()) for p in (out / "runs").glob("*/*.json")
+                      if p.name != "run.json"}
+    assert sorted(runs["1"]) == ["01_a", "02_b__x=2", "02_b__x=3", "03_c"]
+    assert runs["3"] == runs["1"]                                        # bit for bit
+    assert {tuple(r["threads"]) for r in runs["3"].values()} == {("1", "1", "1", 1)}
+
+
+def test_the_default_number_of_jobs_is_bounded_by_cores_runs_and_memory():
+    gb = 2**30
+    assert workers.default_jobs(5, cores=2, available=64 * gb) == 2
+    assert workers.default_jobs(1, cores=8, available=64 * gb) == 1
+    assert workers.default_jobs(5, cores=8, available=7 * gb) == 2      # about 3 GB a kernel
+    assert workers.default_jobs(5, cores=8, available=gb) == 1          # never none
 
 
 def test_dask_local_cluster(nbdir, tmp_path):

@@ -57,6 +57,7 @@ from helpers.run.execute import extra_environ
 from helpers.run.folder import ReportFolder, published_meta
 from helpers.run.parameters import notebook_parameters, parse_value, read_params_file, select
 from helpers.run.plan import check_data_source, plan
+from helpers.run.workers import default_jobs
 
 
 def connect(address: str):
@@ -71,6 +72,16 @@ def connect(address: str):
         raise UsageError(f"Dask scheduler at {address} does not answer: {exc}") from exc
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a whole number of notebooks; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's options."""
     p = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n")[0])
@@ -82,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "TICKER.csv files (default: $QN_DATA_SOURCE, else synthetic)")
     p.add_argument("--refresh-data", action="store_true",
                    help="download yfinance prices again even when cached (once per ticker per run)")
-    p.add_argument("--jobs", type=int, default=1, help="notebooks run in parallel (local processes)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="notebooks run at once, each in its own worker process and kernel with one "
+                   "BLAS/OpenMP/torch thread (results equal a serial run's); default: as many as the "
+                   "cores and the free memory (about 3 GB each) allow")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra")
     p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds allowed per cell")
@@ -106,8 +120,6 @@ def prepare(args) -> list[Job]:
         raise UsageError("--in-place refreshes the committed defaults: it takes no parameters")
     if args.in_place and args.scheduler:
         raise UsageError("--in-place runs locally: it takes no --scheduler")
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
     if args.timeout < 1:
         raise UsageError("--timeout must be at least 1 second")
     overrides = {name: parse_value(value) for name, value in args.parameter}
@@ -156,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out_dir = args.output_dir.resolve()
     env = {"QN_REFRESH_DATA": f"{time.time():.0f}"} if args.refresh_data else {}
-    print(f"Running {len(jobs)} notebook(s) into {'notebooks/ (in place)' if args.in_place else out_dir}",
-          flush=True)
+    args.jobs = args.jobs or default_jobs(len(jobs))
+    print(f"Running {len(jobs)} notebook(s), {args.jobs} at a time, into "
+          f"{'notebooks/ (in place)' if args.in_place else out_dir}", flush=True)
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
         if args.in_place:

@@ -69,6 +69,11 @@ class QuietKernelManager(AsyncKernelManager):
             await super()._async_interrupt_kernel()
 
 
+# One thread for every numerical library in every kernel: notebooks run side by side share the
+# cores without oversubscribing them, and a result does not depend on how many ran at once.
+KERNEL_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                         "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}  # torch reads OMP's
+
 # The kernel's own log at ERROR: its warning that a kernel on a loopback TCP port is not encrypted
 # (the runner's kernels talk to their worker only) is noise in every run.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
@@ -121,7 +126,7 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
     result = Result(job.notebook.stem, job.name, job.parameters, "ok", 0.0, started=started,
                     refresh_data=bool((env or {}).get("QN_REFRESH_DATA")), defaults=json_defaults(job.notebook))
     output = staging / f"{job.name}.ipynb"
-    with extra_environ(env):
+    with extra_environ({**KERNEL_THREADS, **(env or {})}):
         result.error = run_papermill(job, output, kernel, timeout, progress, run_parameters(job, staging))
     if job.inputs is not None:  # yfinance: the cache as the run left it (it may have downloaded)
         result.inputs = dict(job.inputs)
@@ -170,7 +175,8 @@ def execute_in_place(job: Job, tmp: Path, failed_dir: Path, kernel: str, timeout
     The Result is also written to ``answer`` (JSON), for the runner that started this worker."""
     clock = time.time()
     result = Result(job.notebook.stem, job.name, job.parameters, "ok", 0.0, started=now())
-    result.error = run_papermill(job, tmp, kernel, timeout, progress)
+    with extra_environ(KERNEL_THREADS):
+        result.error = run_papermill(job, tmp, kernel, timeout, progress)
     result.status = "failed" if result.error else "ok"
     failed = failed_dir / f"{job.name}{FAILED}.ipynb"
     if tmp.exists():

@@ -14,6 +14,20 @@ from multiprocessing.connection import wait as wait_for
 import psutil  # a dependency of ipykernel
 
 STOP_GRACE = 15          # seconds a stopped worker gets before it is killed
+MEMORY_PER_KERNEL = 3 * 2**30  # bytes one notebook's kernel may take (the LSTM grid of 02 is the largest)
+
+
+def default_jobs(runs: int, cores: int | None = None, available: int | None = None) -> int:
+    """How many notebooks to run at once: ``min(cores, runs, available memory / MEMORY_PER_KERNEL)``, >= 1.
+
+    ``cores`` defaults to the CPUs this process may use, ``available`` to the memory free now (bytes).
+    Each kernel computes on one thread (:data:`helpers.run.execute.KERNEL_THREADS`), so one per core.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if available is None:
+        available = psutil.virtual_memory().available
+    return max(1, min(cores, runs, available // MEMORY_PER_KERNEL))
 
 _PARENT_PID: int | None = None  # set in a worker: the runner that started it
 
