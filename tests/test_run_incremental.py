@@ -61,22 +61,39 @@ def diff(a: dict, b: dict) -> list[str]:
     return sorted(k for k in a if a[k] != b[k])
 
 
-def test_helper_source_is_every_py_file_and_the_c_kernels(tmp_path, monkeypatch):
-    (tmp_path / "helpers" / "csrc").mkdir(parents=True)
-    (tmp_path / "helpers" / "a.py").write_text("x = 1\n")
-    (tmp_path / "helpers" / "csrc" / "k.c").write_text("int f(void);\n")
-    (tmp_path / "helpers" / "notes.txt").write_text("not code\n")
+def test_a_notebooks_helper_source_is_the_modules_it_imports_transitively(tmp_path, monkeypatch):
+    pkg = tmp_path / "helpers"
+    (pkg / "csrc").mkdir(parents=True)
+    (pkg / "sub").mkdir()
+    files = {"__init__.py": "", "a.py": "from helpers import b\n", "b.py": "def f():\n    from . import c\n",
+             "c.py": "import helpers.sub.d\n", "sub/__init__.py": "", "sub/d.py": "from ..e import x\n",
+             "e.py": "x = 1\n", "letf.py": "import helpers.ckernels\n", "ckernels.py": "", "csrc/k.c": "int f(void);\n",
+             "unused.py": "x = 1\n", "notes.txt": "not code\n"}
+    for name, text in files.items():
+        (pkg / name).write_text(text)
     monkeypatch.setattr(cache, "PROJECT_ROOT", tmp_path)
-    hashes = []
-    for change in (None, ("a.py", "x = 2\n"), ("csrc/k.c", "int g(void);\n"), ("notes.txt", "other\n"),
-                   ("b.py", "")):
-        if change:
-            (tmp_path / "helpers" / change[0]).write_text(change[1])
-        cache.helpers_hash.cache_clear()
-        hashes.append(cache.helpers_hash())
-    cache.helpers_hash.cache_clear()
-    assert hashes[1] != hashes[0] and hashes[2] != hashes[1] and hashes[4] != hashes[3]
-    assert hashes[3] == hashes[2]                                            # not helper source
+    uses_a = notebook(tmp_path / "01_a.ipynb", body="%matplotlib inline\nfrom helpers.a import b\nprint(x)")
+    uses_letf = notebook(tmp_path / "02_b.ipynb", body="from helpers import letf\nprint(x)")
+    names = lambda nb: sorted(str(p.relative_to(pkg)) for p in cache.helper_files(nb))  # noqa: E731
+    assert names(uses_a) == ["__init__.py", "a.py", "b.py", "c.py", "e.py", "sub/__init__.py", "sub/d.py"]
+    assert names(uses_letf) == ["__init__.py", "ckernels.py", "csrc/k.c", "letf.py"]
+    before = {nb: cache.helpers_hash(nb) for nb in (uses_a, uses_letf)}
+    for name, changed in (("e.py", [uses_a]), ("csrc/k.c", [uses_letf]), ("unused.py", []), ("notes.txt", []),
+                          ("__init__.py", [uses_a, uses_letf])):
+        (pkg / name).write_text((pkg / name).read_text() + "# edited\n")
+        after = {nb: cache.helpers_hash(nb) for nb in before}
+        assert [nb for nb in before if after[nb] != before[nb]] == changed, name
+        before = after
+    broken = notebook(tmp_path / "03_c.ipynb", body="def (:\n")                   # unparsable: every helper file
+    assert "unused.py" in names(broken) and "csrc/k.c" in names(broken)
+
+
+def test_the_real_notebooks_depend_on_their_own_helpers_only():
+    nbs = {nb.name[:2]: nb for nb in parameters.list_notebooks()}
+    rel = lambda nb: {str(p.relative_to(cache.PROJECT_ROOT)) for p in cache.helper_files(nb)}  # noqa: E731
+    assert "helpers/letf.py" in rel(nbs["01"]) and "helpers/letf.py" not in rel(nbs["05"])
+    assert "helpers/csrc/lstm_kernels.c" in rel(nbs["02"]) and "helpers/csrc/lstm_kernels.c" not in rel(nbs["04"])
+    assert all("helpers/run/cli.py" not in rel(nb) for nb in nbs.values())
 
 
 def test_a_csv_folder_is_identified_by_its_files(job, tmp_path):
@@ -121,6 +138,7 @@ def publish(folder: ReportFolder, name: str, inputs: dict, status: str = "ok", d
                     else {"notebook": f"{name}.failed.ipynb"})
     for f in result.files.values():
         atomic_write_text(staging / f, "x")
+    result.checksums = cache.file_checksums(staging, result.files)                # as the runner records them
     atomic_write_text(staging / "run.json", json.dumps(core.set_metadata(result)))
     folder.publish(result, staging)
 
@@ -152,10 +170,26 @@ def test_a_failed_or_incomplete_set_is_not_reused(tmp_path):
         assert folder.reuse([job])[1] == {"01_a": ["no earlier report"]}     # only a .failed set exists
         publish(folder, "01_a", INPUTS)
         (tmp_path / "r" / "runs" / "01_a" / "01_a.html").unlink()
-        assert folder.reuse([job])[1] == {"01_a": ["files of the earlier report are missing"]}
+        assert folder.reuse([job])[1] == {"01_a": ["files of the earlier report are missing (01_a.html)"]}
     assert cache.changed_inputs({"status": "failed", "inputs": INPUTS}, INPUTS) == ["the earlier run failed"]
     assert cache.changed_inputs(None, INPUTS) == ["no earlier report"]
     assert cache.changed_inputs({"status": "ok"}, INPUTS) == sorted(INPUTS, key=list(INPUTS).index)  # an old set
+
+
+def test_a_set_whose_files_changed_after_its_run_is_not_reused(tmp_path):
+    job = core.Job(tmp_path / "01_a.ipynb", {}, "01_a", dict(INPUTS))
+    runs = tmp_path / "r" / "runs"
+    with ReportFolder(tmp_path / "r") as folder:
+        publish(folder, "01_a", INPUTS)
+        assert folder.reuse([job])[1] == {}
+        (runs / "01_a" / "01_a.html").write_text("HAND EDITED")               # a hand-edited report
+        assert folder.reuse([job])[1] == {"01_a": ["files of the earlier report changed after its run (01_a.html)"]}
+        publish(folder, "01_a", INPUTS)
+        meta = json.loads((runs / "01_a" / "run.json").read_text())
+        del meta["checksums"]                                                # a set from an older runner
+        atomic_write_text(runs / "01_a" / "run.json", json.dumps(meta))
+        assert folder.reuse([job])[1] == {
+            "01_a": ["the earlier report has no checksums of its files (made by an older runner)"]}
 
 
 def test_dry_run_says_which_runs_are_cached(tmp_path, capsys, monkeypatch):
@@ -208,6 +242,21 @@ def test_a_repeat_main_job_is_served_from_the_cache_and_a_touched_notebook_rerun
     now = links()
     assert now["01_a"] == first["01_a"] and now["02_b"] != first["02_b"]
     assert json.loads((out / "runs" / "02_b" / "run.json").read_text())["cache"] == {}
+
+    results = out / "runs" / "01_a" / "01_a.json"                 # a hand edit is not served as cached
+    results.write_text('{"answer": "HAND EDITED"}')
+    assert cli.main([*args, "--only", "01", "--dry-run"]) == 0
+    assert "01_a: defaults (run: files of the earlier report changed after its run (01_a.json))" in \
+        capsys.readouterr().out
+    assert cli.main([*args, "--only", "01"]) == 0
+    assert "[run] 01_a: files of the earlier report changed after its run (01_a.json)" in capsys.readouterr().out
+    assert json.loads(results.read_text()) == json.loads((out / "runs" / "01_a" / "run.json").read_text())["records"]
+    (out / "runs" / "01_a" / "01_a.code.html").unlink()            # a file gone: dry run and run agree
+    assert cli.main([*args, "--only", "01", "--dry-run"]) == 0
+    assert "(run: files of the earlier report are missing (01_a.code.html))" in capsys.readouterr().out
+    assert cli.main([*args, "--only", "01"]) == 0
+    assert "[run] 01_a: files of the earlier report are missing (01_a.code.html)" in capsys.readouterr().out
+    assert (out / "runs" / "01_a" / "01_a.code.html").is_file()
 
     assert cli.main([*args, "-p", "x", "2"]) == 0                 # other parameters: other sets, run
     assert "[ok] 01_a__x=2" in capsys.readouterr().out

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from helpers.reporting import atomic_write_text
+from helpers.run.cache import file_checksums
 from helpers.run.core import FAILED, RUNS, Job, Result, now, pid_alive, set_metadata
 from helpers.run.execute import execute, execute_in_place
 from helpers.run.folder import ReportFolder
@@ -94,6 +95,7 @@ def _read_result(job: Job, staging: Path, code: int | None) -> Result:
             partial.rename(staging / f"{job.name}{FAILED}.ipynb")
             result.files = {"notebook": f"{job.name}{FAILED}.ipynb"}
             result.report = f"{RUNS}/{result.set_name}/{result.files['notebook']}"
+            result.checksums = file_checksums(staging, result.files)
         atomic_write_text(staging / "run.json", json.dumps(set_metadata(result), indent=2))
         return result
 

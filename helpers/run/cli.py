@@ -1,4 +1,4 @@
-"""Batch runner: execute the notebooks with papermill into ``reports/`` and render HTML.
+"""Batch runner: execute the notebooks with papermill into reports/ and render HTML.
 
     python -m helpers.run                          # every notebook, default parameters
     python -m helpers.run --only 01 02 04 -p seed 7
@@ -8,35 +8,42 @@
     python -m helpers.run --force                  # re-run even the up-to-date ("cached") reports
     python -m helpers.run --in-place               # refresh the committed notebooks' outputs
 
-A parameter file maps a notebook (its number or name) to fixed ``parameters`` and an optional
-``sweep`` whose lists are crossed, one report per combination::
+A parameter file maps a notebook (its number or name) to fixed `parameters` and an optional
+`sweep` whose lists are crossed, one report per combination:
 
     "05":
       parameters: {start: "2012-01-01"}
       sweep: {target_vol: [0.08, 0.10, 0.12]}
 
-Every run is a *report set*, ``reports/runs/<name>/``: the executed notebook, its HTML with
-and without code, the key results it recorded (``<name>.json``) and ``run.json`` (status,
-parameters, times, environment). ``<name>`` is the notebook's stem plus every parameter that
-differs from the notebook's default, made safe for file names and URLs (a hash is added when
-the readable part is shortened or had to be changed). A set is written into a staging folder
-and published with one atomic step (``runs/<name>`` is a symlink swapped to the new folder),
-so a reader or a crash sees either the old set or the new one, whole. A run that fails
-publishes ``runs/<name>.failed/`` (the partial notebook) and keeps the earlier good set; a
-later good run removes it. ``reports/index.html`` and ``reports/runs.json`` list every set in
-the folder, read from their ``run.json``, and are rebuilt under a lock after each publication,
-so several runners can share one output folder.
+Report sets. Every run is a report set, reports/runs/<name>/: the executed notebook, its HTML
+with and without code, the key results it recorded (<name>.json) and run.json (status,
+parameters, times, environment, inputs, the sha256 of every file). <name> is the notebook's
+stem plus every parameter that differs from the notebook's default, made safe for file names
+and URLs (a hash is added when the readable part is shortened or had to be changed). A set is
+written into a staging folder and published with one atomic step (runs/<name> is a symlink
+swapped to the new folder), so a reader or a crash sees either the old set or the new one,
+whole. A run that fails publishes runs/<name>.failed/ (the partial notebook) and keeps the
+earlier good set; a later good run removes it. reports/index.html and reports/runs.json list
+every set in the folder and are rebuilt under a lock after each publication, so several
+runners can share one output folder. A notebook with an `output_dir` parameter that was not
+given one writes its side outputs into its own set.
 
-Runs are incremental: a run whose published set was made from the same notebook source,
-parameters, data (:func:`data_identity`: the seed and catalogue, every file of a CSV folder, the
-yfinance cache files), helper source (``helpers/**/*.py`` and ``csrc``) and pins
-(``constraints.txt``) is not run again; its set is kept and the index says "cached".
-``--force`` runs it anyway; ``--dry-run`` says which runs would be cached. A notebook with an
-``output_dir`` parameter that was not given one gets its run's own set folder, so its side
-outputs are published with the set.
+Caching. Runs are incremental: a run whose published set was made from the same notebook
+source, parameters, data (the seed and catalogue of the simulated market, every file of a CSV
+folder, the yfinance cache files), helper source (the helpers modules the notebook imports,
+transitively, and the C kernels when it uses them) and pins (constraints.txt) is not run
+again, provided every file of the set is still there with the sha256 its run recorded; its set
+is kept and marked "cached". Otherwise the runner prints why it runs ("[run] <name>: ...").
+--force runs it anyway; --dry-run says, with the same check, which runs would be cached.
 
-Exit status: 0 all ran, 1 a notebook failed (the others still run), 2 bad input,
-130 / 143 interrupted by SIGINT / SIGTERM (unfinished runs leave nothing behind).
+Checks before anything runs (exit 2, naming the bad input): notebooks, parameter names and
+types, a parameter given twice, date parameters (dates; start before end), the data source,
+the parameter file, and an output folder that cannot be created or written. A date outside
+the data is reported by the notebook, naming the parameter, the date and the data's range.
+
+Exit status: 0 every run ok (or cached); 1 a notebook failed (the others still run); 2 bad
+input, before any notebook starts; 130 / 143 interrupted by SIGINT / SIGTERM (unfinished runs
+are stopped with their kernels and leave nothing behind).
 """
 
 from __future__ import annotations
@@ -51,10 +58,10 @@ import time
 from pathlib import Path
 
 from helpers.run.batch import run_in_place, run_sets, summary_table
-from helpers.run.cache import changed_inputs, run_inputs
-from helpers.run.core import DEFAULT_TIMEOUT, NOTEBOOK_DIR, REPORT_DIR, Job, UsageError
+from helpers.run.cache import run_inputs, why_run
+from helpers.run.core import DEFAULT_TIMEOUT, NOTEBOOK_DIR, REPORT_DIR, RUNS, Job, UsageError
 from helpers.run.execute import extra_environ
-from helpers.run.folder import ReportFolder, published_meta
+from helpers.run.folder import ReportFolder, check_writable, published_meta
 from helpers.run.parameters import notebook_parameters, parse_value, read_params_file, select
 from helpers.run.plan import check_data_source, plan
 from helpers.run.workers import default_jobs
@@ -84,12 +91,16 @@ def _jobs(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's options."""
-    p = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n")[0])
-    p.add_argument("--only", nargs="+", metavar="NB", help="notebooks by number or name (default: all)")
+    intro, _, details = __doc__.partition("\n\nReport sets.")
+    p = argparse.ArgumentParser(prog="python -m helpers.run", description=intro,
+                                epilog="Report sets." + details, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="+", metavar="NB", help="notebooks by number (01) or name (default: all)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                   help="parameter for every selected notebook (typed like papermill's -p)")
-    p.add_argument("--params-file", type=Path, help="YAML file of per-notebook parameters and sweeps")
-    p.add_argument("--data-source", help="'synthetic', 'synthetic:SEED', 'yfinance' or a directory of "
+                   help="a parameter for every selected notebook, typed like papermill's -p; repeat -p "
+                   "for other parameters (each once)")
+    p.add_argument("--params-file", type=Path, metavar="FILE",
+                   help="YAML file of per-notebook parameters and sweeps (see above)")
+    p.add_argument("--data-source", metavar="SOURCE", help="'synthetic', 'synthetic:SEED', 'yfinance' or a directory of "
                    "TICKER.csv files (default: $QN_DATA_SOURCE, else synthetic)")
     p.add_argument("--refresh-data", action="store_true",
                    help="download yfinance prices again even when cached (once per ticker per run)")
@@ -99,10 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "cores and the free memory (about 3 GB each) allow")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra")
-    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds allowed per cell")
-    p.add_argument("--kernel", default="python3", help="Jupyter kernel name")
-    p.add_argument("--output-dir", type=Path, default=REPORT_DIR)
-    p.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"seconds allowed per cell (default: {DEFAULT_TIMEOUT})")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    p.add_argument("--output-dir", type=Path, default=REPORT_DIR, metavar="DIR",
+                   help="folder of the report sets and the index, created if missing (default: reports/); "
+                   "with --in-place, where a notebook that failed is kept")
+    p.add_argument("--notebook-dir", type=Path, default=NOTEBOOK_DIR, metavar="DIR",
+                   help="folder of the NN_name.ipynb notebooks (default: notebooks/)")
     p.add_argument("--dry-run", action="store_true", help="check the input and print the runs; run nothing")
     p.add_argument("--force", action="store_true",
                    help="run every selected notebook, even those whose report is up to date (not 'cached')")
@@ -116,21 +131,29 @@ def prepare(args) -> list[Job]:
     notebooks = select(args.only, args.notebook_dir)
     if not notebooks:
         raise UsageError(f"No notebooks found in {args.notebook_dir}")
-    if args.in_place and (args.parameter or args.params_file or args.data_source):
+    if args.in_place and (args.parameter or args.params_file or args.data_source is not None):
         raise UsageError("--in-place refreshes the committed defaults: it takes no parameters")
     if args.in_place and args.scheduler:
         raise UsageError("--in-place runs locally: it takes no --scheduler")
     if args.timeout < 1:
         raise UsageError("--timeout must be at least 1 second")
+    names = [name for name, _ in args.parameter]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"-p {', '.join(twice)} given more than once; give each parameter once "
+                         f"(a --params-file sweep runs several values)")
     overrides = {name: parse_value(value) for name, value in args.parameter}
-    source = args.data_source or (None if args.in_place else os.environ.get("QN_DATA_SOURCE"))
+    source = args.data_source
+    if source is None and not args.in_place:
+        source = os.environ.get("QN_DATA_SOURCE") or None  # (set but empty: unset)
     if source is not None:
-        where = "--data-source" if args.data_source else "$QN_DATA_SOURCE"
+        where = "--data-source" if args.data_source is not None else "$QN_DATA_SOURCE"
         if "data_source" in overrides:
             raise UsageError(f"{where} and -p data_source both given; use one")
         resolved = check_data_source(source, where)
-        if args.data_source or all("data_source" in notebook_parameters(nb) for nb in notebooks):
+        if args.data_source is not None or all("data_source" in notebook_parameters(nb) for nb in notebooks):
             overrides["data_source"] = resolved
+    check_writable(args.output_dir)
     file_params = read_params_file(args.params_file) if args.params_file else {}
     return plan(notebooks, overrides, file_params, str(args.params_file) if args.params_file else "command line")
 
@@ -160,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"note: {job.name} cannot be cached: {exc}", file=sys.stderr)
     if args.dry_run:
         for job in jobs:
-            why = ["--force"] if args.force else [] if args.in_place else changed_inputs(
-                published_meta(args.output_dir, job.name), job.inputs)
+            why = ["--force"] if args.force else [] if args.in_place else why_run(
+                published_meta(args.output_dir, job.name), job.inputs, args.output_dir / RUNS / job.name)
             state = "in place" if args.in_place else f"run: {', '.join(why)}" if why else "cached, not run"
             print(f"{job.name}: {json.dumps(job.parameters) if job.parameters else 'defaults'} ({state})")
         print(f"{len(jobs)} run(s) planned; nothing was run (--dry-run)")

@@ -52,6 +52,7 @@ class Result:
     defaults: dict = field(default_factory=dict)  # the notebook's parameter defaults (literals)
     inputs: dict = field(default_factory=dict)    # hashes of what the result depends on (run_inputs)
     cache: dict = field(default_factory=dict)     # {"hit": True, "checked": time} when reused
+    checksums: dict = field(default_factory=dict)  # file name -> sha256 of every file in ``files``
 
     @property
     def set_name(self) -> str:

@@ -17,7 +17,7 @@ from nbconvert import HTMLExporter
 
 from helpers.dashboard import headline_png, thumbnail
 from helpers.reporting import atomic_write, atomic_write_text, read_records
-from helpers.run.cache import data_identity
+from helpers.run.cache import data_identity, file_checksums
 from helpers.run.core import FAILED, RUNS, Job, Result, now, set_metadata
 from helpers.run.parameters import json_defaults, run_parameters
 from helpers.run.workers import child_signals
@@ -133,6 +133,8 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
         if str(job.inputs.get("source", "")).startswith("yfinance"):
             result.inputs["data"] = data_identity(job.inputs["source"], memo=False)
     result.status = "failed" if result.error else "ok"
+    written = {"report": f"{job.name}.html", "code": f"{job.name}.code.html", "notebook": output.name,
+               "results": f"{job.name}.json"}
     try:
         if output.exists():
             nb = nbformat.read(output, as_version=4)
@@ -145,8 +147,7 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
             else:
                 result.records = read_records(nb)
                 nbformat.write(nb, output)
-                files = {"report": f"{job.name}.html", "code": f"{job.name}.code.html",
-                         "notebook": output.name, "results": f"{job.name}.json"}
+                files = dict(written)
                 atomic_write_text(staging / files["report"], render_html(nb, exclude_input=True))
                 atomic_write_text(staging / files["code"], render_html(nb, exclude_input=False))
                 atomic_write_text(staging / files["results"], json.dumps(result.records, indent=2))
@@ -155,10 +156,20 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
                     if side.is_file() and not side.name.startswith(".") and side.name not in files.values():
                         files[f"output:{side.name}"] = side.name
                 result.files = files
-    except Exception as exc:  # a notebook that ran but cannot be read or rendered
+        result.checksums = file_checksums(staging, result.files)
+    except Exception as exc:  # a notebook that ran but cannot be read, rendered or written (disk full)
         result.status, result.error = "failed", f"after running: {type(exc).__name__}: {exc}"
-        for name in [n for role, n in result.files.items() if role != "notebook"]:
-            (staging / name).unlink(missing_ok=True)
+        for name in [*written.values(), "thumbnail.png"]:
+            if name != output.name:
+                (staging / name).unlink(missing_ok=True)
+        result.files = {}
+        failed = output.with_name(f"{job.name}{FAILED}.ipynb")
+        if output.exists():  # the notebook as papermill left it is the failed set's report
+            os.replace(output, failed)
+        if failed.exists():
+            result.files = {"notebook": failed.name}
+        with contextlib.suppress(OSError):
+            result.checksums = file_checksums(staging, result.files)
     result.duration = round(time.time() - clock, 1)
     result.finished = now()
     set_dir = f"{RUNS}/{result.set_name}"

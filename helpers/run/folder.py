@@ -12,14 +12,15 @@ import secrets
 import shutil
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from helpers.dashboard import index_html
 from helpers.reporting import atomic_write_text
-from helpers.run.cache import changed_inputs
-from helpers.run.core import FAILED, RUNS, Job, Result, environment, now, pid_alive
+from helpers.run.cache import why_run
+from helpers.run.core import FAILED, RUNS, Job, Result, UsageError, environment, now, pid_alive
 
 
 @contextlib.contextmanager
@@ -34,6 +35,29 @@ def _signals_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def check_writable(root: Path) -> None:
+    """UsageError naming the output folder ``root`` when it cannot be created or written.
+
+    Probed by making (and at once removing) a hidden folder in ``root`` and in its ``runs/``
+    when they exist, else in the nearest folder above that exists, where ``root`` would be
+    created: a read-only mount, a folder without write permission or a place like ``/sys``.
+    """
+    root = Path(root).absolute()
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--output-dir {root}: {existing} is not a folder")
+    probes = [existing, *([root / RUNS] if existing == root and (root / RUNS).is_dir() else [])]
+    for folder in probes:
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=folder))
+        except OSError as exc:
+            action = "write in" if existing == root else "create it in"
+            raise UsageError(f"--output-dir {root}: cannot {action} {folder} ({exc.strerror or exc}); "
+                             f"choose a folder you can write") from exc
 
 
 def published_meta(root: Path, name: str) -> dict | None:
@@ -160,18 +184,17 @@ class ReportFolder:
     def reuse(self, jobs: list[Job]) -> tuple[list[Result], dict[str, list[str]]]:
         """The published sets that jobs would remake unchanged, marked "cached"; and why the others run.
 
-        A set is reused when it ran ok from the same :func:`run_inputs` and every file it lists is
-        there. Its run.json gets ``cache: {"hit": true, "checked": ...}`` (the index shows
-        "cached"), a stale failed set of the same name is removed, and the index is rebuilt once.
+        A set is reused when :func:`~helpers.run.cache.why_run` finds no reason to run: it ran ok
+        from the same inputs and every file it lists is there, unchanged (sha256). Its run.json
+        gets ``cache: {"hit": true, "checked": ...}`` (the index shows "cached"), a stale failed
+        set of the same name is removed, and the index is rebuilt once.
         """
         reused, reasons = [], {}
         with self.publishing():
             for job in jobs:
                 link = self.runs / job.name
                 meta = published_meta(self.root, job.name)
-                why = changed_inputs(meta, job.inputs)
-                if not why and not all((link / f).is_file() for f in (meta.get("files") or {}).values()):
-                    why = ["files of the earlier report are missing"]
+                why = why_run(meta, job.inputs, link)
                 if why:
                     reasons[job.name] = why
                     continue

@@ -91,22 +91,34 @@ def check_data_source(value, where: str) -> str | None:
         raise UsageError(f"{where}: {exc}") from exc
 
 
-def check_date_order(notebook: Path, params: dict, where: str) -> None:
-    """``start`` after ``end`` (also ``train_start``/``train_end`` and the like) is bad input."""
+def is_date_parameter(name: str) -> bool:
+    """``start`` and ``end`` (also ``train_start``, ``test_end`` and the like) hold dates."""
+    return name in ("start", "end") or name.endswith(("_start", "_end"))
+
+
+def check_dates(notebook: Path, params: dict, where: str) -> None:
+    """Every date parameter a date (``'YYYY-MM-DD'`` or None) and each ``start`` before its ``end``.
+
+    Whether the dates fall inside the data is checked when the notebook loads it
+    (:func:`helpers.data.check_date_range`): only then is the data's range known.
+    """
     values = {**{k: v for k, v in default_values(notebook).items() if v is not NO_DEFAULT}, **params}
-    for name, start in values.items():
-        if not name.endswith("start"):
-            continue
-        end_name = name[: -len("start")] + "end"
-        end = values.get(end_name)
-        if start is None or end is None or not isinstance(start, str) or not isinstance(end, str):
+    dates = {}
+    for name, value in values.items():
+        if not is_date_parameter(name) or value is None:
             continue
         try:
-            if pd.Timestamp(start) > pd.Timestamp(end):
-                raise UsageError(f"{where}{notebook.stem}: {name} {start} is after {end_name} {end}")
+            if not isinstance(value, str):
+                raise TypeError(f"a {type(value).__name__}")
+            dates[name] = pd.Timestamp(value)
         except (ValueError, TypeError) as exc:
-            raise UsageError(f"{where}{notebook.stem}: {name}={start!r} / {end_name}={end!r} are not "
-                             f"dates like 'YYYY-MM-DD' ({exc})") from exc
+            raise UsageError(f"{where}{notebook.stem}: {name}={value!r} is not a date like 'YYYY-MM-DD' "
+                             f"({exc})") from exc
+    for name, start in dates.items():
+        end_name = name[: -len("start")] + "end" if name.endswith("start") else None
+        if end_name in dates and start > dates[end_name]:
+            raise UsageError(f"{where}{notebook.stem}: {name} {values[name]} is after {end_name} "
+                             f"{values[end_name]}")
 
 
 def plan(notebooks: list[Path], overrides: dict, file_params: dict, where: str = "parameter file") -> list[Job]:
@@ -146,7 +158,7 @@ def plan(notebooks: list[Path], overrides: dict, file_params: dict, where: str =
             params = check_parameters(nb, {**fixed, **combo, **overrides}, at)
             if "data_source" in params:
                 params["data_source"] = check_data_source(params["data_source"], f"{at}: {nb.stem}")
-            check_date_order(nb, params, f"{at}: ")
+            check_dates(nb, params, f"{at}: ")
             jobs.append(Job(nb, params, report_name(nb, params)))
     names = [j.name for j in jobs]
     dupes = sorted({n for n in names if names.count(n) > 1})
