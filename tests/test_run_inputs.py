@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -117,6 +118,67 @@ def test_a_parameter_some_notebooks_lack_names_them_and_suggests_only(nbdir, tmp
 def test_start_after_end_on_the_command_line(nbdir, tmp_path, capsys):
     assert main(nbdir, tmp_path, "--only", "05", "-p", "end", "2019-01-01") == 2
     assert "05_other: start 2020-01-01 is after end 2019-01-01" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "start", "notadate"], "05_other: start='notadate' is not a date like 'YYYY-MM-DD'"),
+    (["-p", "end", "2019-13-45"], "05_other: end='2019-13-45' is not a date like 'YYYY-MM-DD'"),
+    (["-p", "end", "2020"], "05_other: end=2020 is not a date like 'YYYY-MM-DD' (got int)"),
+    (["-p", "x", "1", "-p", "x", "2"], "-p x given more than once; give each parameter once"),
+    (["--data-source", ""], "--data-source: data_source is empty; use 'synthetic', 'yfinance' or a directory"),
+])
+def test_bad_dates_a_repeated_parameter_and_an_empty_source_exit_2_at_planning(nbdir, tmp_path, capsys, args,
+                                                                                 message):
+    assert main(nbdir, tmp_path, "--only", "05", *args) == 2
+    assert message in capsys.readouterr().err
+    assert cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--only", "05", *args]) == 2
+    assert not (tmp_path / "r").exists()                                   # (a real run stops there too)
+
+
+def test_an_empty_data_source_variable_means_unset(nbdir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QN_DATA_SOURCE", "")
+    assert main(nbdir, tmp_path, "--only", "05") == 0
+    assert "05_other: defaults" in capsys.readouterr().out
+
+
+def unwritable_folders(tmp_path) -> list:
+    """Output folders that cannot be made or written here, each with what the error names."""
+    cases = []
+    if Path("/sys/kernel").is_dir():
+        cases.append((Path("/sys/x"), "--output-dir /sys/x: cannot create it in /sys"))
+    if Path("/proc/self").is_dir():
+        cases.append((Path("/proc/self"), "--output-dir /proc/self: cannot write in /proc/self"))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if not os.access(locked, os.W_OK):                                    # (root writes anyway)
+        cases.append((locked / "r", f"--output-dir {locked / 'r'}: cannot create it in {locked}"))
+    file = tmp_path / "a-file"
+    file.write_text("")
+    cases.append((file / "r", f"--output-dir {file / 'r'}: {file} is not a folder"))
+    return cases
+
+
+def test_an_output_folder_that_cannot_be_written_exits_2_naming_it(nbdir, tmp_path, capsys):
+    for folder, message in unwritable_folders(tmp_path):
+        for extra in (["--dry-run"], []):
+            rc = cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(folder), "--only", "01", *extra])
+            err = capsys.readouterr().err
+            assert rc == 2 and message in err and "Traceback" not in err, (folder, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "locked", "nbs"]   # nothing left behind
+
+
+def test_help_documents_caching_checks_exit_codes_and_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in ("Caching. Runs are incremental", "sha256", "--dry-run says, with the same check",
+                  "Exit status: 0 every run ok (or cached); 1 a notebook failed", "2 bad input",
+                  "130 / 143 interrupted", "an output folder that cannot be created or written"):
+        assert words in text, words
+    parser = cli.build_parser()
+    undocumented = [a.option_strings for a in parser._actions if not a.help or a.help == "==SUPPRESS=="]
+    assert undocumented == []
 
 
 def test_minus_p_and_a_swept_parameter_clash(nbdir, tmp_path, capsys):

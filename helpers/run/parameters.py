@@ -40,7 +40,7 @@ def parse_value(text: str):
     """Type a command-line value as papermill does: int, float, bool, None, else string."""
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # (ValueError: a date-like text that is no date, 2019-13-45)
         return text
     return value if isinstance(value, int | float | bool | list | dict) or value is None else text
 
@@ -133,7 +133,7 @@ def read_params_file(path: Path) -> dict:
     path = Path(path)
     try:
         content = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:
         raise UsageError(f"Cannot read parameter file {path}: {exc}") from exc
     if content is None:
         return {}

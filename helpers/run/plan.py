@@ -109,7 +109,7 @@ def check_dates(notebook: Path, params: dict, where: str) -> None:
             continue
         try:
             if not isinstance(value, str):
-                raise TypeError(f"a {type(value).__name__}")
+                raise TypeError(f"got {type(value).__name__}")
             dates[name] = pd.Timestamp(value)
         except (ValueError, TypeError) as exc:
             raise UsageError(f"{where}{notebook.stem}: {name}={value!r} is not a date like 'YYYY-MM-DD' "
