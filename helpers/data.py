@@ -626,7 +626,7 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
     frame = pd.concat({t: per_ticker[t] for t in kept}, axis=1, sort=True)
     frame = frame.swaplevel(0, 1, axis=1).reindex(columns=pd.MultiIndex.from_product([FIELDS, kept]))
     frame.columns.names = ["Field", "Ticker"]
-    check_date_range(frame, start, end, src if not Path(src).is_absolute() else Path(src).name)
+    check_date_range(frame, start, end, src if not Path(src).is_dir() else f"csv:{Path(src).name}")
     if s is not None and not (frame.loc[s:e].notna().any(axis=None)):
         last = frame.dropna(how="all").index[-1].date()
         raise DataError(f"No prices for {', '.join(kept)} between {start} and {end} in {src} "

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from tiny_notebooks import write_notebook
 
-from helpers.run import cli, parameters, plan, workers
+from helpers.run import cli, execute, parameters, plan, workers
 
 pytestmark = pytest.mark.integration
 
@@ -161,6 +161,23 @@ def test_the_default_number_of_jobs_is_bounded_by_cores_runs_and_memory():
     assert workers.default_jobs(1, cores=8, available=64 * gb) == 1
     assert workers.default_jobs(5, cores=8, available=7 * gb) == 2      # about 3 GB a kernel
     assert workers.default_jobs(5, cores=8, available=gb) == 1          # never none
+
+
+def test_a_run_that_cannot_write_its_report_links_its_notebook_as_the_failure(nbdir, tmp_path, monkeypatch, capsys):
+    """A full disk while rendering: the failed set holds the notebook as run, and the summary links it."""
+    def full_disk(nb, exclude_input):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(execute, "render_html", full_disk)
+    out = tmp_path / "r"
+    assert main(nbdir, out, "--only", "01", "--jobs", "1") == 1
+    text = capsys.readouterr().out
+    link = "runs/01_ok.failed/01_ok.failed.ipynb"
+    assert "[failed] 01_ok" in text and link in text and "No space left on device" in text
+    meta = json.loads((out / "runs" / "01_ok.failed" / "run.json").read_text())
+    assert meta["files"] == {"notebook": "01_ok.failed.ipynb"} and meta["report"] == link
+    assert sorted(p.name for p in (out / "runs" / "01_ok.failed").iterdir()) == ["01_ok.failed.ipynb", "run.json"]
+    assert nbformat.read(out / link, as_version=4).cells[1].outputs[0]["text"] == "2\n"
 
 
 def test_dask_local_cluster(nbdir, tmp_path):
