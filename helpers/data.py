@@ -626,6 +626,7 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
     frame = pd.concat({t: per_ticker[t] for t in kept}, axis=1, sort=True)
     frame = frame.swaplevel(0, 1, axis=1).reindex(columns=pd.MultiIndex.from_product([FIELDS, kept]))
     frame.columns.names = ["Field", "Ticker"]
+    check_date_range(frame, start, end, src if not Path(src).is_dir() else f"csv:{Path(src).name}")
     if s is not None and not (frame.loc[s:e].notna().any(axis=None)):
         last = frame.dropna(how="all").index[-1].date()
         raise DataError(f"No prices for {', '.join(kept)} between {start} and {end} in {src} "
@@ -658,3 +659,54 @@ def load_prices(tickers, start=None, end=None, field: str = "Close", source=None
     prov["content_hash"] = content_hash(out)
     out.attrs["provenance"] = prov
     return out
+
+
+# --------------------------------------------------------------------------- requested dates against the data
+
+
+class DateRangeError(DataError):
+    """A date parameter outside the data: names the parameter, the date asked for and the data's range."""
+
+
+def check_date_range(dates, start=None, end=None, source: str | None = None,
+                     names: tuple[str, str] = ("start", "end")) -> None:
+    """Raise :class:`DateRangeError` when ``start`` is after the last of ``dates`` or ``end`` before the first.
+
+    The one check of requested dates against the data, for every notebook: the loaders call it
+    on the whole range of the data they read, before cutting it to the dates asked for.
+
+    Parameters
+    ----------
+    dates : DatetimeIndex, or a DataFrame / Series indexed by dates
+        The data's dates (rows where every value is NaN are not counted).
+    start, end : date-like or None
+        The dates the user asked for (None: from the first / to the last date).
+    source : str, optional
+        Where the data came from, for the message (e.g. ``"synthetic"``, a folder's name);
+        default: a frame's provenance.
+    names : (str, str)
+        The parameters' names, for the message.
+
+    Examples
+    --------
+    >>> check_date_range(pd.bdate_range("2020-01-01", "2020-12-31"), start="2021-06-01")
+    Traceback (most recent call last):
+    ...
+    helpers.data.DateRangeError: start='2021-06-01' is after the data's last date: the data runs from 2020-01-01 to 2020-12-31. Choose a start on or before 2020-12-31.
+    """
+    if isinstance(dates, pd.DataFrame | pd.Series):
+        source = source or (dates.attrs.get("provenance") or {}).get("source")
+        dates = dates.dropna(how="all").index if isinstance(dates, pd.DataFrame) else dates.dropna().index
+    if len(dates) == 0:
+        raise DataError(f"no data{f' in {source}' if source else ''} to check {names[0]}/{names[1]} against")
+    first, last = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    start_text, end_text = (repr(v if isinstance(v, str) else str(pd.Timestamp(v).date())) if v is not None
+                            else None for v in (start, end))
+    where = f" ({source})" if source else ""
+    span = f"the data{where} runs from {first.date()} to {last.date()}"
+    if start is not None and pd.Timestamp(start) > last:
+        raise DateRangeError(f"{names[0]}={start_text} is after the data's last date: {span}. "
+                             f"Choose a {names[0]} on or before {last.date()}.")
+    if end is not None and pd.Timestamp(end) < first:
+        raise DateRangeError(f"{names[1]}={end_text} is before the data's first date: {span}. "
+                             f"Choose an {names[1]} on or after {first.date()}.")

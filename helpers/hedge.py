@@ -51,7 +51,7 @@ def check_window(name: str, value: int, minimum: int) -> int:
     return int(value)
 
 
-def load_common(tickers: list[str], start=None, end=None, source=None) -> pd.DataFrame:
+def load_common(tickers: list[str], start=None, end=None, source=None, lookback=None) -> pd.DataFrame:
     """:func:`helpers.data.load_ohlcv` cut to the dates on which every ticker has a close.
 
     When series end (or start) on different dates, the frame is loaded again on the common
@@ -60,7 +60,7 @@ def load_common(tickers: list[str], start=None, end=None, source=None) -> pd.Dat
     """
     from helpers.data import load_ohlcv
 
-    ohlcv = load_ohlcv(tickers, start=start, end=end, source=source)
+    ohlcv = load_ohlcv(tickers, start=start, end=end, source=source, lookback=lookback)  # (see its lookback)
     close = ohlcv["Close"].dropna()
     if close.empty:
         raise ValueError(f"no date on which all of {', '.join(tickers)} have a close")

@@ -18,6 +18,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from helpers.data import check_date_range
 from helpers.portfolio import covariance, inverse_volatility, min_variance
 
 
@@ -191,6 +192,7 @@ def walk_forward_all(prices: pd.DataFrame, start, retrain_every: int, lookback_w
     """:func:`walk_forward` for every column, assets in parallel (results do not depend on n_jobs)."""
     from joblib import Parallel, delayed
 
+    check_date_range(prices, start=start)
     cols = list(prices.columns)
     out = Parallel(n_jobs=n_jobs)(delayed(walk_forward)(prices[c].dropna(), start, retrain_every,
                                                         lookback_window, **kwargs) for c in cols)

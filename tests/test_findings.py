@@ -64,22 +64,22 @@ def test_load_runs_reads_record_files_and_prefers_default_parameters(tmp_path):
 
 def publish(folder, name: str, params: dict, answer: str, status: str = "ok", notebook: str = "03_mag7_beta_hedge"):
     """A set published by the runner's own code, as a main job leaves it."""
-    from helpers import run
     from helpers.reporting import atomic_write_text
+    from helpers.run.core import Result, set_metadata
 
     staging = folder.new_staging(name)
-    result = run.Result(notebook, name, params, status, 1.0, records=dict(RECORDS, answer=answer),
+    result = Result(notebook, name, params, status, 1.0, records=dict(RECORDS, answer=answer),
                         files={"results": f"{name}.json"})
     atomic_write_text(staging / f"{name}.json", json.dumps(result.records))
-    atomic_write_text(staging / "run.json", json.dumps(run.set_metadata(result)))
+    atomic_write_text(staging / "run.json", json.dumps(set_metadata(result)))
     folder.publish(result, staging)
 
 
 def test_load_runs_reads_the_runner_layout_preferring_the_default_set(tmp_path):
-    from helpers import run
+    from helpers.run.folder import ReportFolder
 
     src = "/x/market-data"
-    with run.ReportFolder(tmp_path) as folder:
+    with ReportFolder(tmp_path) as folder:
         publish(folder, "03_mag7_beta_hedge__beta_window=90", {"beta_window": 90, "data_source": src}, "sweep 90")
         publish(folder, "03_mag7_beta_hedge__data_source=market-data__1234abcd", {"data_source": src}, "default")
         publish(folder, "03_mag7_beta_hedge__beta_window=30", {"beta_window": 30, "data_source": src}, "sweep 30")
@@ -89,7 +89,7 @@ def test_load_runs_reads_the_runner_layout_preferring_the_default_set(tmp_path):
     assert (tmp_path / "runs" / ".store").is_dir()     # the published folders' copies are not read twice
     runs = {r["notebook"]: r["records"]["answer"] for r in f.load_runs(tmp_path)}
     assert runs == {"03_mag7_beta_hedge": "default", "01_y": "only a non-default run"}  # the failure is ignored
-    with run.ReportFolder(tmp_path) as folder:        # the set named exactly as the notebook wins
+    with ReportFolder(tmp_path) as folder:        # the set named exactly as the notebook wins
         publish(folder, "03_mag7_beta_hedge", {}, "all defaults")
     assert f.load_runs(tmp_path)[1]["records"]["answer"] == "all defaults"
 

@@ -7,12 +7,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from tiny_notebooks import SAFETY_NET, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
@@ -56,7 +56,7 @@ def api(port: int, token: str, path: str, data: dict | None = None, method: str 
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                  data=json.dumps(data).encode() if data is not None else None,
                                  headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
+    with urllib.request.urlopen(req, timeout=SAFETY_NET) as resp:
         return json.loads(resp.read() or b"null")
 
 
@@ -68,19 +68,19 @@ def lab_server(tmp_path):
                              f"--port={port}", f"--IdentityProvider.token={token}",
                              f"--ServerApp.root_dir={ROOT / 'notebooks'}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    def answers() -> bool:
+        try:
+            api(port, token, "/api/status")
+        except OSError:
+            return False
+        return True
+
     try:
-        for _ in range(120):
-            try:
-                api(port, token, "/api/status")
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start on a loopback port within 60 s")
+        wait_until(answers, "JupyterLab answering on its loopback port", proc)
         yield port, token, tmp_path / "runtime"
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=SAFETY_NET)
 
 
 def test_jupyterlab_opens_each_notebook_and_imports_helpers(lab_server):
@@ -88,7 +88,7 @@ def test_jupyterlab_opens_each_notebook_and_imports_helpers(lab_server):
 
     port, token, runtime = lab_server
     lab = urllib.request.Request(f"http://127.0.0.1:{port}/lab", headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(lab, timeout=30) as resp:  # the Lab page itself is served
+    with urllib.request.urlopen(lab, timeout=SAFETY_NET) as resp:  # the Lab page itself is served
         assert resp.status == 200 and b"JupyterLab" in resp.read()
     names = [item["name"] for item in api(port, token, "/api/contents")["content"] if item["name"].endswith(".ipynb")]
     assert len(names) >= 1
@@ -103,9 +103,9 @@ def test_jupyterlab_opens_each_notebook_and_imports_helpers(lab_server):
         client.load_connection_file()
         client.start_channels()
         try:
-            client.wait_for_ready(timeout=60)
+            client.wait_for_ready(timeout=SAFETY_NET)
             reply = client.execute_interactive("import helpers, helpers.data; print(helpers.__version__)",
-                                               timeout=60, output_hook=lambda msg: None)
+                                               timeout=SAFETY_NET, output_hook=lambda msg: None)
             assert reply["content"]["status"] == "ok", (name, reply["content"])
         finally:
             client.stop_channels()

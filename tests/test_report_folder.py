@@ -15,19 +15,21 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from tiny_notebooks import Links
+from tiny_notebooks import SAFETY_NET, Links
 
-from helpers import run
+from helpers.dashboard import index_html
 from helpers.reporting import atomic_write_text
+from helpers.run import core
+from helpers.run.folder import ReportFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def fake_run(folder: run.ReportFolder, name: str, status: str = "ok", token: str = "1",
-             answer: str | None = None) -> run.Result:
+def fake_run(folder: ReportFolder, name: str, status: str = "ok", token: str = "1",
+             answer: str | None = None) -> core.Result:
     """Stage a set whose every file carries ``token``, as execute() would, and publish it."""
     staging = folder.new_staging(name)
-    result = run.Result("01_ok", name, {"x": token}, status, 1.0, finished="2026-01-01T00:00:00")
+    result = core.Result("01_ok", name, {"x": token}, status, 1.0, finished="2026-01-01T00:00:00")
     if status == "ok":
         result.files = {"report": f"{name}.html", "code": f"{name}.code.html", "notebook": f"{name}.ipynb",
                         "results": f"{name}.json"}
@@ -37,7 +39,7 @@ def fake_run(folder: run.ReportFolder, name: str, status: str = "ok", token: str
         result.error = "cell 2: ValueError: boom"
     for file in result.files.values():
         atomic_write_text(staging / file, f"token {token}")
-    atomic_write_text(staging / "run.json", json.dumps(run.set_metadata(result)))
+    atomic_write_text(staging / "run.json", json.dumps(core.set_metadata(result)))
     folder.publish(result, staging)
     return result
 
@@ -56,7 +58,7 @@ def hrefs(index: Path) -> list[str]:
 
 
 def test_publish_replaces_a_set_as_a_unit(tmp_path):
-    with run.ReportFolder(tmp_path) as folder:
+    with ReportFolder(tmp_path) as folder:
         fake_run(folder, "01_ok", token="old")
         first = os.readlink(tmp_path / "runs" / "01_ok")
         fake_run(folder, "01_ok", token="new")
@@ -68,7 +70,7 @@ def test_publish_replaces_a_set_as_a_unit(tmp_path):
 
 
 def test_failure_keeps_the_good_set_and_a_later_success_removes_the_failure(tmp_path):
-    with run.ReportFolder(tmp_path) as folder:
+    with ReportFolder(tmp_path) as folder:
         fake_run(folder, "01_ok", token="good")
         fake_run(folder, "01_ok", status="failed", token="bad")
         runs = tmp_path / "runs"
@@ -82,9 +84,9 @@ def test_failure_keeps_the_good_set_and_a_later_success_removes_the_failure(tmp_
 
 
 def test_index_lists_every_set_on_disk_with_working_links_and_the_answer(tmp_path):
-    with run.ReportFolder(tmp_path) as a:
+    with ReportFolder(tmp_path) as a:
         fake_run(a, "01_ok__name=a-b-c__1234abcd", answer="No evidence that <b>x</b> differs & so on.")
-    with run.ReportFolder(tmp_path) as b:     # a second runner adds a set: the index lists both
+    with ReportFolder(tmp_path) as b:     # a second runner adds a set: the index lists both
         fake_run(b, "01_ok__x=2", token="2")
     index = tmp_path / "index.html"
     text = index.read_text()
@@ -105,7 +107,7 @@ def test_index_html_escapes_and_quotes():
     meta = {"name": "01_ok__n=a", "set": "01_ok__n=a", "notebook": "01_ok", "status": "ok", "duration": 1.0,
             "parameters": {"n": "<script>"}, "records": {"answer": "<script>alert(1)</script>", "k": 1.23456},
             "files": {"report": "a b#c.html"}, "path": "runs/01_ok__n=a"}
-    page = run.index_html([meta], {"python": "3"})
+    page = index_html([meta], {"python": "3"})
     assert "<script>" not in page
     assert 'href="runs/01_ok__n%3Da/a%20b%23c.html"' in page
     assert "<b>k</b>: 1.23<" in page                   # formatted for people: 3 significant digits
@@ -114,14 +116,14 @@ def test_index_html_escapes_and_quotes():
 def test_files_are_readable_by_others_under_umask_022_and_private_under_077(tmp_path):
     old = os.umask(0o022)
     try:
-        with run.ReportFolder(tmp_path / "a") as folder:
+        with ReportFolder(tmp_path / "a") as folder:
             fake_run(folder, "01_ok")
         for path in [tmp_path / "a" / "index.html", tmp_path / "a" / "runs.json",
                      *(tmp_path / "a" / "runs" / "01_ok").iterdir()]:
             assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
         assert stat.S_IMODE((tmp_path / "a" / "runs" / "01_ok").stat().st_mode) == 0o755
         os.umask(0o077)
-        with run.ReportFolder(tmp_path / "b") as folder:
+        with ReportFolder(tmp_path / "b") as folder:
             fake_run(folder, "01_ok")
         assert stat.S_IMODE((tmp_path / "b" / "index.html").stat().st_mode) == 0o600
     finally:
@@ -129,7 +131,7 @@ def test_files_are_readable_by_others_under_umask_022_and_private_under_077(tmp_
 
 
 def test_a_start_alone_sweeps_what_dead_runs_left(tmp_path):
-    with run.ReportFolder(tmp_path) as folder:
+    with ReportFolder(tmp_path) as folder:
         fake_run(folder, "01_ok")
         stale = folder.new_staging("01_ok__x=9")
         (stale / "01_ok__x=9.ipynb").write_text("half")
@@ -139,7 +141,7 @@ def test_a_start_alone_sweeps_what_dead_runs_left(tmp_path):
     (runs / ".01_ok.link-1234abcd").symlink_to(".store/nowhere")
     (tmp_path / ".index.html.x1.tmp").write_text("")
     (tmp_path / ".01_ok.running.ipynb").write_text("")      # the old runner's leftovers
-    with run.ReportFolder(tmp_path):
+    with ReportFolder(tmp_path):
         pass
     assert list((runs / ".staging").iterdir()) == []
     assert not orphan.exists()
@@ -149,29 +151,30 @@ def test_a_start_alone_sweeps_what_dead_runs_left(tmp_path):
 
 
 def test_a_start_beside_a_live_runner_keeps_its_staging_but_sweeps_dead_ones(tmp_path):
-    with run.ReportFolder(tmp_path) as live:
+    with ReportFolder(tmp_path) as live:
         mine = live.new_staging("01_ok")
         dead = live.staging / f"01_ok__x=2~20260101T000000-{live.host}-999999999-abcdef"
         dead.mkdir()
-        with run.ReportFolder(tmp_path):
+        with ReportFolder(tmp_path):
             pass
         assert mine.exists() and not dead.exists()
 
 
 WRITER = textwrap.dedent("""
     import json, sys
-    from helpers import run
     from helpers.reporting import atomic_write_text
+    from helpers.run import core
+    from helpers.run.folder import ReportFolder
 
     root, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    with run.ReportFolder(root) as folder:
+    with ReportFolder(root) as folder:
         for i in range(n):
             staging = folder.new_staging(name)
-            r = run.Result("01_ok", name, {"x": str(i)}, "ok", 0.0,
+            r = core.Result("01_ok", name, {"x": str(i)}, "ok", 0.0,
                            files={"report": name + ".html", "notebook": name + ".ipynb", "results": name + ".json"})
             for f in r.files.values():
                 atomic_write_text(staging / f, "token " + str(i))
-            atomic_write_text(staging / "run.json", json.dumps(run.set_metadata(r)))
+            atomic_write_text(staging / "run.json", json.dumps(core.set_metadata(r)))
             folder.publish(r, staging)
             print(i, flush=True)
 """)
@@ -185,7 +188,7 @@ def writer(tmp_path, name: str, n: int) -> subprocess.Popen:
 def test_concurrent_runners_publish_safely_and_the_index_lists_all(tmp_path):
     procs = [writer(tmp_path, f"01_ok__x={i}", 15) for i in range(3)]
     for p in procs:
-        _, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=SAFETY_NET)
         assert p.returncode == 0, err
     sets = json.loads((tmp_path / "r" / "runs.json").read_text())
     assert sorted(m["set"] for m in sets) == ["01_ok__x=0", "01_ok__x=1", "01_ok__x=2"]
@@ -196,16 +199,16 @@ def test_concurrent_runners_publish_safely_and_the_index_lists_all(tmp_path):
 
 def test_killing_a_publishing_runner_at_any_moment_leaves_whole_sets(tmp_path):
     """SIGKILL at varied moments of a publish loop: runs/ always holds one whole set; the next start tidies up."""
-    with run.ReportFolder(tmp_path / "r") as folder:
+    with ReportFolder(tmp_path / "r") as folder:
         fake_run(folder, "01_ok", token="start")
     for delay in (0.3, 0.8, 1.3):
         proc = writer(tmp_path, "01_ok", 100000)
         assert proc.stdout.readline()                      # it has published at least once
-        time.sleep(delay)
+        time.sleep(delay)                                  # a varied moment, not a wait for an event
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
+        proc.communicate(timeout=SAFETY_NET)
         assert len(tokens(tmp_path / "r" / "runs" / "01_ok")) == 1
-    with run.ReportFolder(tmp_path / "r"):
+    with ReportFolder(tmp_path / "r"):
         pass
     runs = tmp_path / "r" / "runs"
     assert list((runs / ".staging").iterdir()) == []
@@ -217,5 +220,5 @@ def test_killing_a_publishing_runner_at_any_moment_leaves_whole_sets(tmp_path):
 
 def test_a_set_name_held_by_a_foreign_folder_is_refused(tmp_path):
     (tmp_path / "runs" / "01_ok").mkdir(parents=True)
-    with run.ReportFolder(tmp_path) as folder, pytest.raises(RuntimeError, match="did not make"):
+    with ReportFolder(tmp_path) as folder, pytest.raises(RuntimeError, match="did not make"):
         fake_run(folder, "01_ok")

@@ -132,10 +132,11 @@ def test_a_sweep_renders_as_a_table_and_plots(browser, tmp_path):
     """Report sets of a 2 x 2 sweep (no kernels: run.json written as the runner does), then the index."""
     from PIL import Image
 
-    from helpers import run
     from helpers.reporting import atomic_write_text
+    from helpers.run.core import Result, set_metadata
+    from helpers.run.folder import ReportFolder
 
-    with run.ReportFolder(tmp_path) as folder:
+    with ReportFolder(tmp_path) as folder:
         for tv in (0.08, 0.1):
             for lm in (1.5, 2.0):
                 params = {"target_vol": tv, "lev_max": lm}
@@ -143,12 +144,12 @@ def test_a_sweep_renders_as_a_table_and_plots(browser, tmp_path):
                 staging = folder.new_staging(name)
                 Image.new("RGB", (360, 200), (40, 90, 160)).save(staging / "thumbnail.png")
                 atomic_write_text(staging / f"{name}.html", "<p>report</p>")
-                r = run.Result("05_drawdown_aware_leverage", name, params, "ok", 3.0,
+                r = Result("05_drawdown_aware_leverage", name, params, "ok", 3.0,
                                files={"report": f"{name}.html", "thumbnail": "thumbnail.png"},
                                records={"answer": f"answer {tv} {lm}", "sharpe_dynamic": tv * 10 + lm,
                                         "maxdd_dynamic": -tv, "sharpe_diff_ci": {"vs_base": [-0.1, tv]},
                                         "data": {"source": "synthetic"}})
-                atomic_write_text(staging / "run.json", json.dumps(run.set_metadata(r)))
+                atomic_write_text(staging / "run.json", json.dumps(set_metadata(r)))
                 folder.publish(r, staging)
     check_page(browser, tmp_path / "index.html", tmp_path / "shots")
     table = browser.find_element("css selector", "section.sweep table.sweep-table")

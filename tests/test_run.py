@@ -9,7 +9,7 @@ import pytest
 import yaml
 from tiny_notebooks import write_notebook
 
-from helpers import run
+from helpers.run import cli, execute, parameters, plan, workers
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def nbdir(tmp_path):
 
 
 def main(nbdir, out, *args):
-    return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120", *args])
+    return cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(out), "--timeout", "120", *args])
 
 
 def report(out, name, suffix):
@@ -58,15 +58,15 @@ def test_unreadable_yaml_and_silent_scheduler_exit_2(nbdir, tmp_path, capsys):
 
 
 def test_parse_value_types_like_papermill():
-    assert run.parse_value("3") == 3 and run.parse_value("0.5") == 0.5
-    assert run.parse_value("true") is True and run.parse_value("None") is None or run.parse_value("null") is None
-    assert run.parse_value("SPY") == "SPY" and run.parse_value("[1, 2]") == [1, 2]
+    assert parameters.parse_value("3") == 3 and parameters.parse_value("0.5") == 0.5
+    assert parameters.parse_value("true") is True and parameters.parse_value("None") is None or parameters.parse_value("null") is None
+    assert parameters.parse_value("SPY") == "SPY" and parameters.parse_value("[1, 2]") == [1, 2]
 
 
 def test_sweep_plans_one_report_per_combination(nbdir, tmp_path):
     spec = tmp_path / "sweep.yml"
     spec.write_text(yaml.safe_dump({"01": {"parameters": {"name": "b"}, "sweep": {"x": [1, 2, 3]}}}))
-    jobs = run.plan(run.select(["01"], nbdir), {}, run.read_params_file(spec))
+    jobs = plan.plan(parameters.select(["01"], nbdir), {}, parameters.read_params_file(spec))
     assert [j.name for j in jobs] == ["01_ok__name=b", "01_ok__x=2__name=b", "01_ok__x=3__name=b"]
     assert all(j.parameters["name"] == "b" for j in jobs)
 
@@ -120,6 +120,64 @@ def test_parallel_jobs(nbdir, tmp_path):
     assert main(nbdir, tmp_path / "r", "--only", "01", "--params-file", str(spec), "--jobs", "2") == 0
     assert json.loads(report(tmp_path / "r", "01_ok__x=2", ".json").read_text()) == {"double": 4}
     assert json.loads(report(tmp_path / "r", "01_ok", ".json").read_text()) == {"double": 2}
+
+
+NUMERIC_BODY = """
+import os
+import numpy as np
+import torch
+from helpers.reporting import record
+rng = np.random.default_rng(x)
+a = rng.standard_normal((300, 300))
+record("eig", float(np.linalg.eigvalsh(a @ a.T).sum()))     # BLAS/LAPACK reductions
+torch.manual_seed(x)
+record("torch", float(torch.randn(200, 200).matmul(torch.randn(200, 200)).sum()))
+record("threads", [os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")]
+       + [torch.get_num_threads()])
+"""
+
+
+def test_a_parallel_run_records_what_a_serial_run_records(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for stem in ("01_a", "02_b", "03_c"):
+        write_notebook(nbs / f"{stem}.ipynb", NUMERIC_BODY)
+    spec = tmp_path / "sweep.yml"
+    spec.write_text(yaml.safe_dump({"02": {"sweep": {"x": [2, 3]}}}))
+    runs = {}
+    for jobs in ("1", "3"):
+        out = tmp_path / f"jobs{jobs}"
+        assert main(nbs, out, "--params-file", str(spec), "--jobs", jobs) == 0
+        runs[jobs] = {p.parent.name: json.loads(p.read_text()) for p in (out / "runs").glob("*/*.json")
+                      if p.name != "run.json"}
+    assert sorted(runs["1"]) == ["01_a", "02_b__x=2", "02_b__x=3", "03_c"]
+    assert runs["3"] == runs["1"]                                        # bit for bit
+    assert {tuple(r["threads"]) for r in runs["3"].values()} == {("1", "1", "1", 1)}
+
+
+def test_the_default_number_of_jobs_is_bounded_by_cores_runs_and_memory():
+    gb = 2**30
+    assert workers.default_jobs(5, cores=2, available=64 * gb) == 2
+    assert workers.default_jobs(1, cores=8, available=64 * gb) == 1
+    assert workers.default_jobs(5, cores=8, available=7 * gb) == 2      # about 3 GB a kernel
+    assert workers.default_jobs(5, cores=8, available=gb) == 1          # never none
+
+
+def test_a_run_that_cannot_write_its_report_links_its_notebook_as_the_failure(nbdir, tmp_path, monkeypatch, capsys):
+    """A full disk while rendering: the failed set holds the notebook as run, and the summary links it."""
+    def full_disk(nb, exclude_input):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(execute, "render_html", full_disk)
+    out = tmp_path / "r"
+    assert main(nbdir, out, "--only", "01", "--jobs", "1") == 1
+    text = capsys.readouterr().out
+    link = "runs/01_ok.failed/01_ok.failed.ipynb"
+    assert "[failed] 01_ok" in text and link in text and "No space left on device" in text
+    meta = json.loads((out / "runs" / "01_ok.failed" / "run.json").read_text())
+    assert meta["files"] == {"notebook": "01_ok.failed.ipynb"} and meta["report"] == link
+    assert sorted(p.name for p in (out / "runs" / "01_ok.failed").iterdir()) == ["01_ok.failed.ipynb", "run.json"]
+    assert nbformat.read(out / link, as_version=4).cells[1].outputs[0]["text"] == "2\n"
 
 
 def test_dask_local_cluster(nbdir, tmp_path):

@@ -7,13 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 import yaml
-from tiny_notebooks import Links, write_notebook
+from tiny_notebooks import SAFETY_NET, Links, wait_until, write_notebook
+
+from helpers.run.batch import summary_table
+from helpers.run.core import Result
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,9 +30,10 @@ record("answer", f"Doubling {x} gives {x * 2}: <b>no</b> surprise.")
 
 SLOW_BODY = """
 import os, pathlib, time
-pathlib.Path("kernel.pid").write_text(str(os.getpid()))
-if pathlib.Path("slow.flag").exists():
-    time.sleep(120)
+pathlib.Path("kernel.pid").write_text(str(os.getpid()))  # the test's sign that the kernel is executing
+end = time.time() + 1800                                  # (never left running for good)
+while pathlib.Path("slow.flag").exists() and time.time() < end:  # busy until the runner stops it
+    time.sleep(0.1)
 print("done")
 """
 
@@ -51,22 +54,22 @@ def runner(nbdir, out, *args) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc: subprocess.Popen, timeout: float = 180) -> tuple[int, str, str]:
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    """The runner's exit status and output, once it ends (the safety net only stops a hung runner)."""
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=SAFETY_NET)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        pytest.fail(f"runner did not end within {timeout} s: {out[-2000:]} {err[-2000:]}")
+        pytest.fail(f"runner did not end within the {SAFETY_NET} s safety net: {out[-2000:]} {err[-2000:]}")
     return proc.returncode, out, err
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
+def kernel_started(nbdir: Path, proc: subprocess.Popen) -> int:
+    """The pid of the slow notebook's kernel, once it is executing (it writes ``kernel.pid``)."""
+    wait_until(lambda: (nbdir / "kernel.pid").exists() and (nbdir / "kernel.pid").read_text(),
+               "the kernel executing the notebook", proc)
+    return int((nbdir / "kernel.pid").read_text())
 
 
 def alive(pid: int) -> bool:
@@ -94,29 +97,29 @@ def test_a_signal_stops_the_run_publishes_nothing_and_leaves_nothing(nbdir, tmp_
     out = tmp_path / "r"
     rc, _, err = finish(runner(nbdir, out, "--only", "03"))
     assert rc == 0, err
+    assert "without encryption" not in err and "KeyboardInterrupt" not in err   # a quiet kernel
     before = snapshot(out / "runs" / "03_slow")
     (nbdir / "kernel.pid").unlink()
     (nbdir / "slow.flag").write_text("")
     proc = runner(nbdir, out, "--only", "03", "--force")          # (the flag file is not an input of the cache)
-    wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
-    kernel = int((nbdir / "kernel.pid").read_text())
+    kernel = kernel_started(nbdir, proc)
     proc.send_signal(sig)
-    rc, stdout, err = finish(proc, 120)
+    rc, stdout, err = finish(proc)
     assert rc == code
     assert f"interrupted ({signal.Signals(sig).name})" in err and "Traceback" not in err + stdout
     assert snapshot(out / "runs" / "03_slow") == before          # the earlier set, whole
     assert leftovers(out) == []
     assert [m["set"] for m in json.loads((out / "runs.json").read_text())] == ["03_slow"]
-    wait_for(lambda: not alive(kernel), 30, "the kernel to stop")
+    wait_until(lambda: not alive(kernel), "the kernel stopping")
 
 
 def test_sigterm_during_in_place_refresh_keeps_the_notebook_and_leaves_no_temporary_file(nbdir, tmp_path):
     (nbdir / "slow.flag").write_text("")
     original = (nbdir / "03_slow.ipynb").read_bytes()
     proc = runner(nbdir, tmp_path / "r", "--only", "03", "--in-place")
-    wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
+    kernel_started(nbdir, proc)
     proc.send_signal(signal.SIGTERM)
-    rc, _, err = finish(proc, 120)
+    rc, _, err = finish(proc)
     assert rc == 143 and "Traceback" not in err
     assert (nbdir / "03_slow.ipynb").read_bytes() == original
     assert sorted(p.name for p in nbdir.iterdir()) == ["01_ok.ipynb", "03_slow.ipynb", "kernel.pid", "slow.flag"]
@@ -126,11 +129,10 @@ def test_after_kill_9_the_worker_and_kernel_stop_and_the_next_start_sweeps(nbdir
     out = tmp_path / "r"
     (nbdir / "slow.flag").write_text("")
     proc = runner(nbdir, out, "--only", "03", "--force")          # (the flag file is not an input of the cache)
-    wait_for(lambda: (nbdir / "kernel.pid").exists(), 120, "the kernel to start")
-    kernel = int((nbdir / "kernel.pid").read_text())
+    kernel = kernel_started(nbdir, proc)
     proc.send_signal(signal.SIGKILL)
-    finish(proc, 60)
-    wait_for(lambda: not alive(kernel), 60, "the orphaned kernel to stop")
+    finish(proc)
+    wait_until(lambda: not alive(kernel), "the orphaned kernel stopping")
     assert not (out / "runs" / "03_slow").exists()                 # nothing half-done was published
     (nbdir / "slow.flag").unlink()
     rc, _, err = finish(runner(nbdir, out, "--only", "01"))
@@ -163,3 +165,11 @@ def test_two_runners_at_once_keep_both_sets_and_the_index_lists_all(nbdir, tmp_p
     assert "Doubling 5 gives 10: &lt;b&gt;no&lt;/b&gt; surprise." in index
     other = next(m for m in sets if m["set"] == "01_ok__name=b")
     assert other["records"]["refresh"] is None
+
+
+def test_the_summary_prints_whole_paths(tmp_path):
+    name = "02_pairs_lstm_mean_reversion__" + "x" * 80
+    html = f"runs/{name}/{name}.html"
+    table = summary_table([Result("02_pairs_lstm_mean_reversion", name, {"x": "y" * 100}, "ok", 1.0, html=html)])
+    assert html in table and name in table
+    assert '{"x": "yyy' in table and "y" * 100 not in table            # long parameters are shortened

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 import yaml
 from tiny_notebooks import write_notebook
 
-from helpers import run
+from helpers.run import cli, parameters, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +31,7 @@ def nbdir(tmp_path):
 
 
 def main(nbdir, tmp_path, *args):
-    return run.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--dry-run", *args])
+    return cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--dry-run", *args])
 
 
 def params_file(tmp_path, text: str) -> str:
@@ -72,8 +73,8 @@ def test_malformed_parameter_files_exit_2_naming_file_and_key(nbdir, tmp_path, c
 
 
 def test_ints_take_whole_floats_and_floats_take_ints(nbdir, tmp_path):
-    spec = run.read_params_file(params_file(tmp_path, '"01": {parameters: {x: 2.0, rate: 1}}\n'))
-    (job,) = run.plan(run.select(["01"], nbdir), {}, spec)
+    spec = parameters.read_params_file(params_file(tmp_path, '"01": {parameters: {x: 2.0, rate: 1}}\n'))
+    (job,) = plan.plan(parameters.select(["01"], nbdir), {}, spec)
     assert job.parameters == {"x": 2, "rate": 1.0}
     assert type(job.parameters["x"]) is int and type(job.parameters["rate"]) is float
 
@@ -119,6 +120,67 @@ def test_start_after_end_on_the_command_line(nbdir, tmp_path, capsys):
     assert "05_other: start 2020-01-01 is after end 2019-01-01" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args, message", [
+    (["-p", "start", "notadate"], "05_other: start='notadate' is not a date like 'YYYY-MM-DD'"),
+    (["-p", "end", "2019-13-45"], "05_other: end='2019-13-45' is not a date like 'YYYY-MM-DD'"),
+    (["-p", "end", "2020"], "05_other: end=2020 is not a date like 'YYYY-MM-DD' (got int)"),
+    (["-p", "x", "1", "-p", "x", "2"], "-p x given more than once; give each parameter once"),
+    (["--data-source", ""], "--data-source: data_source is empty; use 'synthetic', 'yfinance' or a directory"),
+])
+def test_bad_dates_a_repeated_parameter_and_an_empty_source_exit_2_at_planning(nbdir, tmp_path, capsys, args,
+                                                                                 message):
+    assert main(nbdir, tmp_path, "--only", "05", *args) == 2
+    assert message in capsys.readouterr().err
+    assert cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(tmp_path / "r"), "--only", "05", *args]) == 2
+    assert not (tmp_path / "r").exists()                                   # (a real run stops there too)
+
+
+def test_an_empty_data_source_variable_means_unset(nbdir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QN_DATA_SOURCE", "")
+    assert main(nbdir, tmp_path, "--only", "05") == 0
+    assert "05_other: defaults" in capsys.readouterr().out
+
+
+def unwritable_folders(tmp_path) -> list:
+    """Output folders that cannot be made or written here, each with what the error names."""
+    cases = []
+    if Path("/sys/kernel").is_dir():
+        cases.append((Path("/sys/x"), "--output-dir /sys/x: cannot create it in /sys"))
+    if Path("/proc/self").is_dir():
+        cases.append((Path("/proc/self"), "--output-dir /proc/self: cannot write in /proc/self"))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if not os.access(locked, os.W_OK):                                    # (root writes anyway)
+        cases.append((locked / "r", f"--output-dir {locked / 'r'}: cannot create it in {locked}"))
+    file = tmp_path / "a-file"
+    file.write_text("")
+    cases.append((file / "r", f"--output-dir {file / 'r'}: {file} is not a folder"))
+    return cases
+
+
+def test_an_output_folder_that_cannot_be_written_exits_2_naming_it(nbdir, tmp_path, capsys):
+    for folder, message in unwritable_folders(tmp_path):
+        for extra in (["--dry-run"], []):
+            rc = cli.main(["--notebook-dir", str(nbdir), "--output-dir", str(folder), "--only", "01", *extra])
+            err = capsys.readouterr().err
+            assert rc == 2 and message in err and "Traceback" not in err, (folder, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "locked", "nbs"]   # nothing left behind
+
+
+def test_help_documents_caching_checks_exit_codes_and_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in ("Caching. Runs are incremental", "sha256", "--dry-run says, with the same check",
+                  "Exit status: 0 every run ok (or cached); 1 a notebook failed", "2 bad input",
+                  "130 / 143 interrupted", "an output folder that cannot be created or written"):
+        assert words in text, words
+    parser = cli.build_parser()
+    undocumented = [a.option_strings for a in parser._actions if not a.help or a.help == "==SUPPRESS=="]
+    assert undocumented == []
+
+
 def test_minus_p_and_a_swept_parameter_clash(nbdir, tmp_path, capsys):
     path = params_file(tmp_path, '"01": {sweep: {x: [2, 3]}}\n')
     assert main(nbdir, tmp_path, "--params-file", path, "-p", "x", "4", "--only", "01") == 2
@@ -129,7 +191,7 @@ def test_minus_p_and_a_swept_parameter_clash(nbdir, tmp_path, capsys):
 
 
 def names(nbdir, overrides=None, spec=None, only=("01",)):
-    return [j.name for j in run.plan(run.select(list(only), nbdir), overrides or {}, spec or {})]
+    return [j.name for j in plan.plan(parameters.select(list(only), nbdir), overrides or {}, spec or {})]
 
 
 def test_names_carry_every_non_default_parameter(nbdir):
@@ -201,7 +263,7 @@ def test_every_runner_command_in_the_readme_parses_and_plans(tmp_path, capsys):
     for args in commands:
         args = [str(spec) if a == "sweep.yml" else str(csv_dir) if a in ("DIR", "../shared/market-data") else a
                 for a in args]
-        rc = run.main([*args, "--output-dir", str(tmp_path / "r"), "--dry-run"])
+        rc = cli.main([*args, "--output-dir", str(tmp_path / "r"), "--dry-run"])
         out = capsys.readouterr()
         assert rc == 0, f"README command {args}: {out.err}"
         assert "planned; nothing was run" in out.out
@@ -210,6 +272,6 @@ def test_every_runner_command_in_the_readme_parses_and_plans(tmp_path, capsys):
 def test_readme_sweep_example_gives_one_report_per_value():
     spec = yaml.safe_load(readme_sweep_file())
     (key,) = spec
-    jobs = run.plan(run.select([str(key)]), {}, spec)
+    jobs = plan.plan(parameters.select([str(key)]), {}, spec)
     values = next(iter(spec[key]["sweep"].values()))
     assert len(jobs) == len(values) and len({j.name for j in jobs}) == len(values)
