@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -53,3 +54,14 @@ def test_constraints_pin_every_dependency_and_torch():
     assert pins["torch"] == "2.13.0"
     missing = [name_of(r) for r in pip_requirements() if name_of(r) not in pins]
     assert not missing, f"not pinned in constraints.txt: {missing}"
+
+
+def test_notebooks_name_the_kernel_the_environment_registers_and_the_readme_names():
+    """Opened in ``nox -s lab``, a notebook starts the project's kernel, the one the README tells users to pick."""
+    nox_text = (ROOT / "noxfile.py").read_text()
+    name = re.search(r'^KERNEL = "(.+)"$', nox_text, re.M).group(1)
+    display = re.search(r'^KERNEL_DISPLAY = "(.+)"$', nox_text, re.M).group(1)
+    assert f'"{display}"' in (ROOT / "README.md").read_text()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        spec = json.loads(path.read_text())["metadata"]["kernelspec"]
+        assert (spec["name"], spec["display_name"], spec["language"]) == (name, display, "python"), path.name
