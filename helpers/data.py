@@ -620,7 +620,8 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
         latest = max(ends.values())
         short = {t: d.date().isoformat() for t, d in ends.items() if d < latest}
         msg = f"series end on different dates (latest {latest.date()}): {short}"
-        _warn(msg)
+        if e is None or min(ends.values()) < e:  # a warning only when the gap is inside the window
+            _warn(msg)
         notes.append(msg)
 
     frame = pd.concat({t: per_ticker[t] for t in kept}, axis=1, sort=True)

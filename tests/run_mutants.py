@@ -10,22 +10,35 @@ Every ``tests/mutants/*.toml`` file lists mutants::
     replace = "R = np.roll(r.fillna(0.0).to_numpy(), -1, axis=0)"
     tests = ["tests/test_backtest.py"]            # pytest arguments that must fail
 
-Each mutant is applied to a fresh copy of the project (tracked and untracked, not ignored
-files), its tests run there (the copy's ``helpers`` is imported, not the installed one), and
-it is *killed* when they fail. The un-mutated copy must pass the same tests first. Prints one
-line per mutant and ends with ``mutants killed: K of N``; exits 1 unless every mutant dies.
+Each mutant is applied to a copy of the project (tracked and untracked, not ignored files), its
+tests run there (the copy's ``helpers`` is imported, not the installed one), and it is *killed*
+when they fail. The un-mutated copy must pass the same tests first. Prints one line per mutant
+and ends with ``mutants killed: K of N``; exits 1 unless every mutant dies.
 
-Usage: ``python tests/run_mutants.py [-k SUBSTRING] [--jobs 2]`` (``nox -s mutants``).
+How it stays fast (``--jobs`` mutants at once, default one per core):
+
+* one copy of the project per job, made once; a mutant is written into it and undone after;
+* one baseline run per distinct ``tests`` list, which also records (with coverage) which tests
+  execute each mutant's lines; a mutant's run puts those tests first, and ``-x`` stops at the
+  first failure, so a killed mutant usually costs one pytest start-up and a few tests (the same
+  tests run as without the ordering, so a survivor is still a survivor);
+* pytest without plugin autoloading (nbval's import alone costs a second per start) and without
+  its cache.
+
+Usage: ``python tests/run_mutants.py [-k SUBSTRING] [--jobs N]`` (``nox -s mutants``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +47,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTANT_DIR = ROOT / "tests" / "mutants"
 TIMEOUT = 900  # seconds for one mutant's tests: a hang counts as survived, with a note
+PLUGIN = "qn_mutants_plugin"
+
+# A pytest plugin, written to a temporary folder on the copies' PYTHONPATH (after the copy).
+# QN_MUTANT_COVER: record, per test, which of the given lines it executes (the baseline).
+# QN_MUTANT_FIRST: run these test ids first, the rest after in their usual order (a mutant).
+PLUGIN_SOURCE = '''
+import json
+import os
+
+import pytest
+
+_FIRST = json.loads(os.environ.get("QN_MUTANT_FIRST") or "[]")
+_COVER = json.loads(os.environ.get("QN_MUTANT_COVER") or "null")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if _FIRST:
+        rank = {nodeid: i for i, nodeid in enumerate(_FIRST)}
+        items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))  # stable: the rest keep their order
+
+
+if _COVER:
+    import coverage
+
+    _cov = coverage.Coverage(data_file=None, config_file=False, include=[os.path.abspath(f) for f in _COVER["lines"]])
+    _cov.start()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        _cov.switch_context(item.nodeid)
+        yield
+
+    def pytest_sessionfinish(session, exitstatus):
+        _cov.stop()
+        data = _cov.get_data()
+        out = {}
+        for name, lines in _COVER["lines"].items():
+            by_line = data.contexts_by_lineno(os.path.abspath(name))
+            out[name] = {str(n): sorted(c for c in by_line.get(n, []) if c) for n in lines}
+        with open(_COVER["out"], "w") as fh:
+            json.dump(out, fh)
+'''
 
 
 @dataclass(frozen=True)
@@ -82,7 +137,14 @@ def copy_project(dest: Path, files: list[str]) -> None:
             continue
 
 
-def apply(mutant: Mutant, root: Path) -> None:
+def mutated_lines(mutant: Mutant, text: str) -> list[int]:
+    """The 1-based line numbers the mutant's ``find`` text spans in ``text``."""
+    start = text[:text.index(mutant.find)].count("\n") + 1
+    return list(range(start, start + mutant.find.rstrip("\n").count("\n") + 1))
+
+
+def apply(mutant: Mutant, root: Path) -> str:
+    """Write the mutant into the copy at ``root``; returns the file's original text."""
     path = root / mutant.file
     text = path.read_text()
     count = text.count(mutant.find)
@@ -90,13 +152,17 @@ def apply(mutant: Mutant, root: Path) -> None:
         raise ValueError(f"mutant {mutant.name!r}: the text to replace occurs {count} times in {mutant.file} "
                          "(must be exactly once; update tests/mutants/" + mutant.source + ")")
     path.write_text(text.replace(mutant.find, mutant.replace))
+    return text
 
 
-def run_tests(root: Path, tests: tuple[str, ...]) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not integration",
-           *tests]
+def run_tests(root: Path, plugin_dir: Path, tests: tuple[str, ...], first: list[str] | None = None,
+              cover: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{plugin_dir}", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", QN_MUTANT_FIRST=json.dumps(first or []),
+               QN_MUTANT_COVER=json.dumps(cover) if cover else "")
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", PLUGIN,
+           "-m", "not integration", *tests]
     return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
@@ -108,52 +174,99 @@ def check_imports_copy(root: Path) -> None:
         raise SystemExit(f"the copy imports helpers from {where}, not from the copy: mutants would be invisible")
 
 
-def trial(mutant: Mutant, files: list[str], mutate: bool) -> tuple[bool, str]:
-    """(tests failed, last line of their output) for the project copy, mutated or not."""
-    with tempfile.TemporaryDirectory(prefix="qn-mutant-") as tmp:
-        root = Path(tmp)
-        copy_project(root, files)
-        if mutate:
-            apply(mutant, root)
+def last_line(res: subprocess.CompletedProcess) -> str:
+    lines = [ln for ln in (res.stdout + res.stderr).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit {res.returncode}"
+
+
+class Copies:
+    """``n`` copies of the project, each lent to one trial at a time."""
+
+    def __init__(self, n: int, files: list[str], tmp: Path):
+        self.plugin_dir = tmp / "plugin"
+        self.plugin_dir.mkdir()
+        (self.plugin_dir / f"{PLUGIN}.py").write_text(PLUGIN_SOURCE)
+        self.free: queue.Queue[Path] = queue.Queue()
+        for i in range(n):
+            copy_project(tmp / f"copy{i}", files)
+            self.free.put(tmp / f"copy{i}")
+
+    def baseline(self, tests: tuple[str, ...], lines: dict[str, list[int]]) -> tuple[bool, str, dict]:
+        """(tests failed, last output line, {file: {line: [test ids executing it]}}) without a mutant."""
+        root = self.free.get()
         try:
-            res = run_tests(root, mutant.tests)
+            out = root / ".qn-cover.json"
+            try:
+                res = run_tests(root, self.plugin_dir, tests, cover={"lines": lines, "out": str(out)})
+            except subprocess.TimeoutExpired:
+                return True, f"tests timed out after {TIMEOUT} s", {}
+            covered = json.loads(out.read_text()) if out.exists() else {}
+            out.unlink(missing_ok=True)
+            return res.returncode != 0, last_line(res), covered
+        finally:
+            self.free.put(root)
+
+    def trial(self, mutant: Mutant, first: list[str]) -> tuple[bool, str]:
+        """(tests failed, last line of their output) with the mutant written into a copy."""
+        root = self.free.get()
+        original = apply(mutant, root)
+        try:
+            res = run_tests(root, self.plugin_dir, mutant.tests, first=first)
+            return res.returncode != 0, last_line(res)
         except subprocess.TimeoutExpired:
             return False, f"tests timed out after {TIMEOUT} s"
-        lines = [ln for ln in (res.stdout + res.stderr).strip().splitlines() if ln.strip()]
-        return res.returncode != 0, lines[-1] if lines else f"exit {res.returncode}"
+        finally:
+            (root / mutant.file).write_text(original)
+            self.free.put(root)
 
 
 def main(argv: list[str] | None = None) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-k", default="", help="only mutants whose name contains this text")
-    ap.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    ap.add_argument("--jobs", type=int, default=cores, help=f"mutants tested at once (default: the cores, {cores})")
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1; got {args.jobs}")
     mutants = [m for m in load_mutants() if args.k.lower() in m.name.lower()]
     if not mutants:
         print("no mutant matches", file=sys.stderr)
         return 2
-    files = project_files()
-    with tempfile.TemporaryDirectory(prefix="qn-mutant-") as tmp:
-        copy_project(Path(tmp), files)
-        check_imports_copy(Path(tmp))
+    lines = {}
     for m in mutants:  # a stale mutant is an error before anything runs
         text = (ROOT / m.file).read_text()
         if text.count(m.find) != 1:
             print(f"STALE   {m.name}: its text occurs {text.count(m.find)} times in {m.file} ({m.source})")
             return 2
-    # The same tests must pass without the mutant, or a "kill" proves nothing.
+        lines[m] = mutated_lines(m, text)
+    started = time.monotonic()
+    files = project_files()
     suites = sorted({m.tests for m in mutants})
-    with ThreadPoolExecutor(args.jobs) as pool:
-        baseline = dict(zip(suites, pool.map(lambda s: trial(Mutant("", "", "", "", "", s, ""), files, False),
-                                             suites)))
-    broken = [s for s, (failed, _) in baseline.items() if failed]
-    for s in broken:
-        print(f"BASELINE FAILS  {' '.join(s)}: {baseline[s][1]}")
-    if broken:
-        return 1
-    killed = 0
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for m, (failed, last) in zip(mutants, pool.map(lambda m: trial(m, files, True), mutants)):
+    jobs = min(args.jobs, len(mutants))
+    with tempfile.TemporaryDirectory(prefix="qn-mutants-") as tmp, ThreadPoolExecutor(jobs) as pool:
+        copies = Copies(jobs, files, Path(tmp))
+        check_imports_copy(Path(tmp) / "copy0")
+        # The same tests must pass without the mutant, or a "kill" proves nothing.
+        targets = {s: {} for s in suites}
+        for m in mutants:
+            targets[m.tests].setdefault(m.file, set()).update(lines[m])
+        baseline = dict(zip(suites, pool.map(
+            lambda s: copies.baseline(s, {f: sorted(ls) for f, ls in targets[s].items()}), suites)))
+        broken = [s for s, (failed, _, _) in baseline.items() if failed]
+        for s in broken:
+            print(f"BASELINE FAILS  {' '.join(s)}: {baseline[s][1]}")
+        if broken:
+            return 1
+        print(f"baseline: {len(suites)} test sets pass ({time.monotonic() - started:.0f} s); "
+              f"{len(mutants)} mutants on {jobs} job(s)", flush=True)
+
+        def covering(m: Mutant) -> list[str]:
+            by_line = baseline[m.tests][2].get(m.file, {})
+            ids = {t for n in lines[m] for t in by_line.get(str(n), [])}
+            return sorted(ids)
+
+        killed = 0
+        for m, (failed, last) in zip(mutants, pool.map(lambda m: copies.trial(m, covering(m)), mutants)):
             killed += failed
             status = "killed  " if failed else "SURVIVED"
             print(f"{status} {m.name} [{m.rule}] -- {last}", flush=True)

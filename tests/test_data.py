@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import types
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -210,6 +211,9 @@ def test_files_ending_on_different_dates_warn(tmp_path):
     with pytest.warns(UserWarning, match="different dates"):
         p = load_prices(["A", "B"], source=tmp_path)
     assert np.isnan(p.loc["2020-01-03", "B"])
+    with warnings.catch_warnings():  # a window ending before the gap has no gap to warn about
+        warnings.simplefilter("error")
+        assert load_prices(["A", "B"], source=tmp_path, end="2020-01-02").notna().all(axis=None)
 
 
 def test_missing_file_is_named(tmp_path):

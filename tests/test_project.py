@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -53,3 +55,23 @@ def test_constraints_pin_every_dependency_and_torch():
     assert pins["torch"] == "2.13.0"
     missing = [name_of(r) for r in pip_requirements() if name_of(r) not in pins]
     assert not missing, f"not pinned in constraints.txt: {missing}"
+
+
+def test_notebooks_name_the_kernel_the_environment_registers_and_the_readme_names():
+    """Opened in ``nox -s lab``, a notebook starts the project's kernel, the one the README tells users to pick."""
+    nox_text = (ROOT / "noxfile.py").read_text()
+    name = re.search(r'^KERNEL = "(.+)"$', nox_text, re.M).group(1)
+    display = re.search(r'^KERNEL_DISPLAY = "(.+)"$', nox_text, re.M).group(1)
+    assert f'"{display}"' in (ROOT / "README.md").read_text()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        spec = json.loads(path.read_text())["metadata"]["kernelspec"]
+        assert (spec["name"], spec["display_name"], spec["language"]) == (name, display, "python"), path.name
+
+
+def test_mutant_files_load_and_a_mutant_names_the_lines_its_text_spans():
+    spec = importlib.util.spec_from_file_location("run_mutants", ROOT / "tests" / "run_mutants.py")
+    run_mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_mutants)
+    assert len(run_mutants.load_mutants()) > 0  # every tests/mutants/*.toml parses, with every field
+    mutant = run_mutants.Mutant("m", "rule", "f.py", "b = 2\nc = 3\n", "b = 0\n", ("tests/x.py",), "x.toml")
+    assert run_mutants.mutated_lines(mutant, "a = 1\nb = 2\nc = 3\nd = 4\n") == [2, 3]
