@@ -17,14 +17,13 @@ import pandas as pd
 
 from helpers import evidence, metrics
 from helpers.backtest import TRADING_DAYS, BacktestResult, CashConvention, run_backtest
-from helpers.portfolio import COV_LABELS, covariance, min_variance, shrinkage_intensity
+from helpers.portfolio import COV_LABELS, covariance, min_variance, shrinkage_intensity, trailing_windows
 
 
 def _windows(returns: pd.DataFrame, dates: pd.DatetimeIndex, cov_lookback: int):
     """(d, the ``cov_lookback`` returns through d) for each date d."""
-    for d in dates:
-        hist = returns.loc[:d].tail(cov_lookback).dropna()
-        yield d, hist
+    for d, hist in trailing_windows(returns, dates, cov_lookback):
+        yield d, hist.dropna()
 
 
 def min_variance_path(returns: pd.DataFrame, dates: pd.DatetimeIndex, cov_lookback: int = 252,

@@ -198,6 +198,17 @@ def month_end_dates(index: pd.DatetimeIndex, freq: str = "ME") -> pd.DatetimeInd
     return pd.DatetimeIndex(last.dropna().to_numpy())
 
 
+def trailing_windows(returns: pd.DataFrame, dates, lookback: int):
+    """(d, the last ``lookback`` rows of ``returns`` dated d or earlier) for each date d, in order.
+
+    The same rows as ``returns.loc[:d].tail(lookback)`` (a sorted index), located once by
+    binary search instead of a label slice per date.
+    """
+    ends = returns.index.searchsorted(pd.DatetimeIndex(dates), side="right")
+    for d, i in zip(dates, ends):
+        yield d, returns.iloc[max(0, i - lookback):i]
+
+
 def blended_weight_path(returns: pd.DataFrame, dates: pd.DatetimeIndex, cov_lookback: int, min_hist: int,
                         shrinkage: str, shrink_alpha: float, alpha_minvar: float,
                         minvar=min_variance) -> pd.DataFrame:
@@ -210,8 +221,7 @@ def blended_weight_path(returns: pd.DataFrame, dates: pd.DatetimeIndex, cov_look
     if not 0.0 <= alpha_minvar <= 1.0:
         raise ValueError(f"alpha_minvar must be in [0, 1]; got {alpha_minvar}")
     rows = {}
-    for d in dates:
-        hist = returns.loc[:d].tail(cov_lookback)
+    for d, hist in trailing_windows(returns, dates, cov_lookback):
         if len(hist) < min_hist:
             continue
         cov = estimate_cov(hist, shrinkage, shrink_alpha)

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from helpers.data import check_date_range
-from helpers.portfolio import covariance, inverse_volatility, min_variance
+from helpers.portfolio import covariance, inverse_volatility, min_variance, trailing_windows
 
 
 def make_features(prices: pd.Series, lookback_window: int = 20) -> pd.DataFrame:
@@ -117,7 +117,11 @@ class EnsemblePredictor(RegressorMixin, BaseEstimator):
 
     def signal(self, X) -> np.ndarray:
         """Forecasts scaled to [-1, 1]."""
-        return np.tanh(self.predict(X) / self.scale_)
+        return self.signal_of(self.predict(X))
+
+    def signal_of(self, prediction) -> np.ndarray:
+        """:meth:`signal` from forecasts already made by :meth:`predict` (no second prediction)."""
+        return np.tanh(np.asarray(prediction, dtype=float) / self.scale_)
 
 
 class FastEnsemble(EnsemblePredictor):
@@ -182,9 +186,16 @@ def walk_forward(prices: pd.Series, start, retrain_every: int, lookback_window: 
         fitted = clone(model).fit(Xv[lo:hi], yv[lo:hi])
         i1 = min(i0 + retrain_every, len(dates))
         preds[i0:i1] = fitted.predict(Xv[i0:i1])
-        sigs[i0:i1] = fitted.signal(Xv[i0:i1]) if hasattr(fitted, "signal") else np.sign(preds[i0:i1])
+        sigs[i0:i1] = _signal(fitted, Xv[i0:i1], preds[i0:i1])
     out = pd.DataFrame({"prediction": preds, "signal": sigs, "target": yv}, index=dates)
     return out.iloc[first:]
+
+
+def _signal(fitted, X: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """A fitted model's signal on rows X whose forecasts are ``prediction``: predicting once is enough."""
+    if hasattr(fitted, "signal_of"):
+        return fitted.signal_of(prediction)
+    return fitted.signal(X) if hasattr(fitted, "signal") else np.sign(prediction)
 
 
 def walk_forward_all(prices: pd.DataFrame, start, retrain_every: int, lookback_window: int = 20,
@@ -300,8 +311,8 @@ def allocation_targets(returns: pd.DataFrame, signals: pd.DataFrame, dates: pd.D
     risky = [a for a in assets if a != cash_asset]
     risky_returns = returns[risky]
     signal_assets = [a for a in risky if a in signals.columns]
-    for d in dates:
-        cov = covariance(risky_returns.loc[:d].tail(cov_lookback).dropna(), cov_method)
+    for d, hist in trailing_windows(risky_returns, dates, cov_lookback):
+        cov = covariance(hist.dropna(), cov_method)
         sig = signals.loc[d, signal_assets]
         rules["equal weight"].append(equal_weight(risky).reindex(assets, fill_value=0.0))
         rules["min variance"].append(min_variance(cov).reindex(assets, fill_value=0.0))

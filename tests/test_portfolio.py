@@ -16,6 +16,7 @@ from helpers.portfolio import (
     risk_contributions,
     risk_parity,
     seed_min_variance,
+    trailing_windows,
 )
 
 ASSETS = ["a", "b", "c", "d"]
@@ -121,3 +122,16 @@ def test_blended_weights_at_d_ignore_returns_after_d():
     dates = month_end_dates(idx)
     assert_no_lookahead(lambda r: blended_weight_path(r, dates, 60, 60, "fixed", 0.3, 0.3), rets,
                         cutoffs=dates[3:9], rtol=1e-6, atol=1e-8)
+
+
+def test_trailing_windows_are_the_label_slices_they_replace():
+    """Same rows as ``returns.loc[:d].tail(n)`` (the naive reference), for dates on, between and before the index."""
+    idx = pd.bdate_range("2020-01-01", periods=60)
+    returns = pd.DataFrame(np.random.default_rng(1).normal(size=(60, 3)), index=idx, columns=list("abc"))
+    dates = [idx[0] - pd.Timedelta(days=3), idx[5], idx[10] + pd.Timedelta(hours=12), pd.Timestamp("2020-01-18"),
+             idx[-1], idx[-1] + pd.Timedelta(days=30)]
+    for lookback in (1, 7, 100):
+        got = list(trailing_windows(returns, dates, lookback))
+        assert [d for d, _ in got] == dates
+        for d, window in got:
+            pd.testing.assert_frame_equal(window, returns.loc[:d].tail(lookback))

@@ -77,6 +77,27 @@ def test_ensembles_have_the_scikit_learn_api(prices, model):
     np.testing.assert_array_equal(model.predict(X), clone(model).fit(X, y).predict(X))  # deterministic
 
 
+def test_walk_forward_signal_from_one_prediction_equals_the_models_signal(prices):
+    """The walk forward predicts each block once; its signals are what ``signal(X)`` (a second prediction) gives."""
+    model = FastEnsemble(max_iter=5)
+    out = walk_forward(prices, prices.index[300], 63, model=model)
+    X = make_features(prices).loc[out.index].to_numpy()
+    first = clone(model).fit(*_first_fit(prices, out))
+    block = slice(0, 63)
+    np.testing.assert_array_equal(out["signal"].to_numpy()[block], first.signal(X[block]))
+    no_signal = walk_forward(prices, prices.index[300], 63, model=LinearRegression())
+    np.testing.assert_array_equal(no_signal["signal"], np.sign(no_signal["prediction"]))
+
+
+def _first_fit(prices, out, horizon: int = 1, train_window: int = 756):
+    """(X, y) of the walk forward's first fit, rebuilt by hand from its rule (rows s with s + horizon < i0)."""
+    X = make_features(prices).dropna()
+    y = forward_excess_return(prices, horizon).loc[X.index]
+    i0 = X.index.get_loc(out.index[0])
+    lo, hi = max(0, i0 - horizon - train_window), i0 - horizon
+    return X.to_numpy()[lo:hi], y.to_numpy()[lo:hi]
+
+
 def test_forward_return_by_hand():
     p = pd.Series([100.0, 110.0, 99.0, 108.9, 120.0], index=pd.bdate_range("2024-01-01", periods=5))
     np.testing.assert_allclose(forward_return(p, 2), [99 / 100 - 1, 108.9 / 110 - 1, 120 / 99 - 1, np.nan, np.nan])
