@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import metrics
-
-TRADING_DAYS = 252
+from helpers.data import load_prices
+from helpers.metrics import TRADING_DAYS
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,6 @@ class CashConvention:
         cash earns what T-bills paid; days outside its history earn ``fallback_rate`` (2 %).
         """
         if isinstance(cash_rate, str):
-            from helpers.data import load_prices
-
             fund = load_prices([cash_rate], source=source)[cash_rate].dropna()
             rate = fund.pct_change(fill_method=None).iloc[1:].rename(cash_rate)
             rate.attrs["ticker"] = cash_rate

@@ -28,7 +28,6 @@ forward-filled.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -42,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.catalogue import DATA_DIR, known_tickers, load_universe
-from helpers.reporting import atomic_write
+from helpers.catalogue import CATALOGUE_FILES, DATA_DIR, known_tickers, load_universe
+from helpers.files import atomic_write, content_hash, hash_files
+from helpers.synthetic import simulate_market
 
 FIELDS = ("Open", "High", "Low", "Close", "Volume")
 ENV_SOURCE = "QN_DATA_SOURCE"
@@ -52,6 +52,7 @@ ENV_REFRESH = "QN_REFRESH_DATA"
 ENV_YF_TIMEOUT = "QN_YF_TIMEOUT"
 ENV_YF_TOTAL = "QN_YF_TOTAL_TIMEOUT"
 DEFAULT_SOURCE = "synthetic"
+SOURCE_KINDS = ("synthetic", "csv", "yfinance")
 PRICE_FIELDS = ("Open", "High", "Low", "Close")
 
 
@@ -90,27 +91,139 @@ class Provenance:
                 "last_date": self.last_date, "content_hash": self.content_hash, "notes": list(self.notes)}
 
 
-def resolve_source(source: str | os.PathLike | None = None) -> str:
-    """The source to use: the argument, else ``$QN_DATA_SOURCE``, else ``"synthetic"``.
+@dataclass(frozen=True)
+class DataSource:
+    """Where prices come from: parsed once from a ``data_source`` string, then asked, never re-parsed.
 
-    Returns ``"synthetic"``, ``"synthetic:SEED"`` (SEED a whole number >= 0), ``"yfinance"``,
-    ``"yfinance:refresh"`` or the absolute path of a directory; anything else is a DataError.
+    Attributes
+    ----------
+    kind : str       ``"synthetic"`` (the built-in simulated market), ``"csv"`` (a folder of
+                     Yahoo-format ``TICKER.csv`` files) or ``"yfinance"`` (live Yahoo prices)
+    seed : int       the simulated market's seed (``"synthetic:7"``); 0 otherwise
+    path : str       the CSV folder: absolute when parsed from input, possibly only its name when
+                     read back from a recorded label (``"csv:NAME"``); empty otherwise
+    refresh : bool   yfinance only: download again even when cached (``"yfinance:refresh"``)
+
+    >>> DataSource.parse("synthetic:7").label
+    'synthetic:7'
     """
-    chosen = source if source not in (None, "") else os.environ.get(ENV_SOURCE) or DEFAULT_SOURCE
-    chosen = str(chosen)
-    if chosen in ("yfinance", "yfinance:refresh", "synthetic"):
-        return chosen
-    if chosen.startswith("synthetic:"):
-        seed = chosen.split(":", 1)[1]
-        if not seed.isdigit():
-            raise DataError(f"Data source {chosen!r}: the seed after 'synthetic:' must be a whole "
-                            f"number >= 0, e.g. 'synthetic:7'; got {seed!r}.")
-        return f"synthetic:{int(seed)}"
-    path = Path(chosen).expanduser()
-    if not path.is_dir():
-        raise DataError(f"Data source {chosen!r} is neither 'synthetic', 'synthetic:SEED', "
-                        f"'yfinance', 'yfinance:refresh' nor an existing directory of TICKER.csv files.")
-    return str(path.resolve())
+
+    kind: str
+    seed: int = 0
+    path: str = ""
+    refresh: bool = False
+
+    def __post_init__(self):
+        if self.kind not in SOURCE_KINDS:
+            raise DataError(f"data source kind must be one of {', '.join(SOURCE_KINDS)}; got {self.kind!r}")
+
+    @classmethod
+    def parse(cls, source: str | os.PathLike | DataSource | None = None) -> DataSource:
+        """The source to use: the argument, else ``$QN_DATA_SOURCE``, else ``"synthetic"``, checked.
+
+        Accepts ``"synthetic"``, ``"synthetic:SEED"`` (SEED a whole number >= 0), ``"yfinance"``,
+        ``"yfinance:refresh"`` or an existing directory (made absolute); anything else is a
+        DataError naming the value and what would be valid.
+        """
+        if isinstance(source, DataSource):
+            return source
+        chosen = source if source not in (None, "") else os.environ.get(ENV_SOURCE) or DEFAULT_SOURCE
+        chosen = str(chosen)
+        if chosen in ("yfinance", "yfinance:refresh"):
+            return cls("yfinance", refresh=chosen.endswith(":refresh"))
+        if chosen == "synthetic":
+            return cls("synthetic")
+        if chosen.startswith("synthetic:"):
+            seed = chosen.split(":", 1)[1]
+            if not seed.isdigit():
+                raise DataError(f"Data source {chosen!r}: the seed after 'synthetic:' must be a whole "
+                                f"number >= 0, e.g. 'synthetic:7'; got {seed!r}.")
+            return cls("synthetic", seed=int(seed))
+        path = Path(chosen).expanduser()
+        if not path.is_dir():
+            raise DataError(f"Data source {chosen!r} is neither 'synthetic', 'synthetic:SEED', "
+                            f"'yfinance', 'yfinance:refresh' nor an existing directory of TICKER.csv files.")
+        return cls("csv", path=str(path.resolve()))
+
+    @classmethod
+    def from_label(cls, label: str) -> DataSource:
+        """The source a recorded label names (a provenance's ``source``: ``"synthetic"``,
+        ``"synthetic:7"``, ``"yfinance"``, ``"csv:NAME"`` or, from older runs, a folder's path).
+        Nothing is checked on disk: the folder need not exist here."""
+        label = str(label)
+        if label.startswith("yfinance"):
+            return cls("yfinance", refresh=label == "yfinance:refresh")
+        if label == "synthetic" or (label.startswith("synthetic:") and label[10:].isdigit()):
+            return cls("synthetic", seed=int(label[10:] or 0))
+        return cls("csv", path=label.removeprefix("csv:"))
+
+    @property
+    def text(self) -> str:
+        """The string form :meth:`parse` accepts back (a folder as its absolute path)."""
+        if self.kind == "synthetic":
+            return f"synthetic:{self.seed}" if self.seed else "synthetic"
+        if self.kind == "yfinance":
+            return "yfinance:refresh" if self.refresh else "yfinance"
+        return self.path
+
+    @property
+    def label(self) -> str:
+        """How provenance records the source: ``"synthetic[:SEED]"``, ``"yfinance"`` or ``"csv:NAME"``."""
+        if self.kind == "csv":
+            return f"csv:{self.name}"
+        return "yfinance" if self.kind == "yfinance" else self.text
+
+    @property
+    def name(self) -> str:
+        """A short name for people: the CSV folder's name, else the label."""
+        return Path(self.path.rstrip("/")).name if self.kind == "csv" else self.label
+
+    @property
+    def is_simulated(self) -> bool:
+        """True for the built-in simulated market (its numbers are not real prices)."""
+        return self.kind == "synthetic"
+
+    @property
+    def is_real(self) -> bool:
+        """True for real prices (a CSV folder or Yahoo)."""
+        return not self.is_simulated
+
+    def describe(self) -> str:
+        """The source in words: ``"the simulated market (synthetic; not real prices)"``,
+        ``"Yahoo Finance prices"`` or ``"prices from the CSV folder 'NAME'"``."""
+        if self.is_simulated:
+            return f"the simulated market ({self.label}; not real prices)"
+        if self.kind == "yfinance":
+            return "Yahoo Finance prices"
+        return f"prices from the CSV folder '{self.name}'"
+
+    def cache_identity(self) -> str | None:
+        """What identifies the source's data before it is loaded, as a string; None when it cannot
+        be known (``yfinance:refresh`` downloads again, so its data is never the same twice).
+
+        synthetic: the seed and the catalogue files (the simulator is helper code); a CSV folder:
+        every file in it, names and contents; yfinance: the files of its download cache.
+        """
+        if self.kind == "synthetic":
+            return f"{self.text}|" + hash_files([DATA_DIR / f for f in CATALOGUE_FILES], DATA_DIR)
+        if self.kind == "yfinance":
+            if self.refresh:
+                return None
+            folder = cache_dir()
+            return "yfinance|" + (hash_files(folder.iterdir(), folder) if folder.is_dir() else "empty")
+        folder = Path(self.path)
+        return "csv|" + hash_files([p for p in folder.iterdir() if not p.name.startswith(".")], folder)
+
+
+def resolve_source(source: str | os.PathLike | None = None) -> str:
+    """:meth:`DataSource.parse`'s string form: ``"synthetic"``, ``"synthetic:SEED"``,
+    ``"yfinance"``, ``"yfinance:refresh"`` or the absolute path of a directory (DataError otherwise)."""
+    return DataSource.parse(source).text
+
+
+def source_of(frame: pd.DataFrame) -> DataSource:
+    """The :class:`DataSource` a loaded frame came from (from its provenance)."""
+    return DataSource.from_label(provenance(frame).source)
 
 
 def provenance(frame: pd.DataFrame) -> Provenance:
@@ -126,20 +239,8 @@ def banner(frame: pd.DataFrame) -> str:
     return provenance(frame).banner()
 
 
-def content_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a frame's values (rounded to 6 significant digits), index and columns."""
-    h = hashlib.sha256()
-    h.update("|".join(map(str, frame.columns)).encode())
-    h.update(np.asarray(frame.index.strftime("%Y-%m-%d")).astype(str).tobytes())
-    values = np.asarray(frame.to_numpy(dtype=float))
-    h.update(np.char.mod("%.6g", values).tobytes())
-    return h.hexdigest()
-
-
 def _warn(message: str) -> None:
     """Warn with the first stack frame outside this module as the location."""
-    import sys
-
     level, frame = 2, sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__") == __name__:
         level += 1
@@ -220,10 +321,7 @@ def check_prices(frame: pd.DataFrame, what: str, close: str = "Close") -> None:
 # --------------------------------------------------------------------------- sources
 
 
-def _from_synthetic(tickers: list[str], source: str) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    from helpers.synthetic import simulate_market
-
-    seed = int(source.split(":", 1)[1]) if ":" in source else 0
+def _from_synthetic(tickers: list[str], seed: int) -> tuple[dict[str, pd.DataFrame], list[str]]:
     known = set(known_tickers())
     unknown = [t for t in tickers if t not in known]
     market = simulate_market(seed)
@@ -591,21 +689,21 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
     tickers = _normalize_tickers(tickers)
     s, e = _parse_dates(start, end)
     load_from = _history_start(s, lookback)
-    src = resolve_source(source)
+    ds = DataSource.parse(source)
+    src = ds.path if ds.kind == "csv" else ds.label  # where, in error messages
     notes: list[str] = []
-    if src.startswith("yfinance"):
-        per_ticker, unknown = _from_yfinance(tickers, refresh or src == "yfinance:refresh")
-        src = "yfinance"
+    if ds.kind == "yfinance":
+        per_ticker, unknown = _from_yfinance(tickers, refresh or ds.refresh)
         hint = "Yahoo returned nothing for them (is the symbol right? the dollar index is DX-Y.NYB)."
-    elif src.startswith("synthetic"):
-        per_ticker, unknown = _from_synthetic(tickers, src)
+    elif ds.kind == "synthetic":
+        per_ticker, unknown = _from_synthetic(tickers, ds.seed)
         hint = f"The simulated market knows: {', '.join(known_tickers())}."
     else:
         per_ticker, unknown, notes = _from_directory(tickers, src)
         hint = f"No TICKER.csv for them in {src}."
     if unknown:
         if not drop_failed:
-            raise UnknownTickerError(unknown, src if Path(src).name == src else Path(src).name, hint)
+            raise UnknownTickerError(unknown, ds.name, hint)
         msg = f"Dropped ticker(s) that could not be loaded: {', '.join(unknown)}"
         _warn(msg)
         notes.append(msg)
@@ -614,7 +712,7 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
         raise DataError(f"None of {', '.join(tickers)} could be loaded from {src}.")
 
     for t in kept:
-        check_prices(per_ticker[t], f"{t} ({src if not Path(src).is_absolute() else Path(src).name})")
+        check_prices(per_ticker[t], f"{t} ({ds.name})")
     ends = {t: per_ticker[t]["Close"].last_valid_index() for t in kept}
     if len({d for d in ends.values()}) > 1:
         latest = max(ends.values())
@@ -634,9 +732,8 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
     frame = frame.dropna(how="all")
     if frame.empty:
         raise DataError(f"No prices for {', '.join(kept)} between {start} and {end} in {src}.")
-    label = src if not Path(src).is_dir() else f"csv:{Path(src).name}"
     frame.attrs["provenance"] = Provenance(
-        source=label, tickers=tuple(kept), first_date=frame.index[0].date().isoformat(),
+        source=ds.label, tickers=tuple(kept), first_date=frame.index[0].date().isoformat(),
         last_date=frame.index[-1].date().isoformat(), content_hash=content_hash(frame),
         notes=tuple(notes)).as_dict()
     return frame

@@ -1,4 +1,4 @@
-"""Volume-weighted stock basket against a benchmark ETF: beta, hedged books, the seed's book (notebook 03).
+"""Volume-weighted stock basket against a benchmark ETF: beta, hedged books, the original book (notebook 03).
 
 Conventions
 -----------
@@ -24,7 +24,11 @@ import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
 from helpers import evidence, metrics
-from helpers.backtest import TRADING_DAYS, BacktestResult, CashConvention, rebalance_dates, run_backtest
+from helpers.backtest import BacktestResult, CashConvention, rebalance_dates, run_backtest
+from helpers.data import load_ohlcv, source_of
+from helpers.metrics import TRADING_DAYS
+from helpers.reporting import source_label
+from helpers.testing import assert_no_lookahead
 
 WEIGHTINGS = ("dollar", "shares")
 
@@ -58,8 +62,6 @@ def load_common(tickers: list[str], start=None, end=None, source=None) -> pd.Dat
     range, so its banner and the answer's label name the dates actually used (the first
     load's warning stays in the provenance notes).
     """
-    from helpers.data import load_ohlcv
-
     ohlcv = load_ohlcv(tickers, start=start, end=end, source=source)
     close = ohlcv["Close"].dropna()
     if close.empty:
@@ -74,7 +76,7 @@ def load_common(tickers: list[str], start=None, end=None, source=None) -> pd.Dat
 def liquidity(prices: pd.DataFrame, volume: pd.DataFrame, weighting: str = "dollar") -> pd.DataFrame:
     """Daily traded amount per ticker (dates x tickers): dollar volume ``price x volume`` or share volume.
 
-    ``weighting="shares"`` is the seed's choice: it favours low-priced stocks (a split multiplies
+    ``weighting="shares"`` is the original project's choice: it favours low-priced stocks (a split multiplies
     a stock's share volume, not its dollar volume).
     """
     if weighting not in WEIGHTINGS:
@@ -111,7 +113,7 @@ def basket_returns(stock_returns: pd.DataFrame, weights: pd.DataFrame, lag: int 
     """Daily return of a basket rebalanced every day to ``weights`` (before costs).
 
     ``lag=1`` (default): weights traded at t's close earn t+1's return, as in the engine.
-    ``lag=0``: row t's weights earn row t's return (the seed's ``returns * weights.shift(1)``,
+    ``lag=0``: row t's weights earn row t's return (the original project's ``returns * weights.shift(1)``,
     where its weights were already shifted). Days without a full weight row are dropped.
     """
     w = weights.reindex(stock_returns.index).shift(lag)
@@ -251,17 +253,17 @@ def hedge_study(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataF
                       live)
 
 
-# --------------------------------------------------------------------------- the seed's book, as it was built
+# --------------------------------------------------------------------------- the original book, as it was built
 
 
 @dataclass
-class SeedBook:
-    """The seed's rebalanced long-basket / short-benchmark book, day by day.
+class OriginalBook:
+    """The original project's rebalanced long-basket / short-benchmark book, day by day.
 
     returns : Series (n_days,)  daily returns of the book's value
-    values : Series             book value at the end of each rebalancing period (the seed's list, after
+    values : Series             book value at the end of each rebalancing period (the original project's list, after
                                 its initial value)
-    betas : Series              the beta the seed estimated at each period end (the first: its initial beta)
+    betas : Series              the beta the original project estimated at each period end (the first: its initial beta)
     short_ratio : Series        fraction of the book put in the short leg for the period starting that day
     """
 
@@ -271,23 +273,23 @@ class SeedBook:
     short_ratio: pd.Series
 
 
-def seed_book(basket: pd.Series, bench: pd.Series, rebalance_days: int = 30, transaction_cost: float = 0.001,
-              beta_rule: str = "seed", initial_capital: float = 1.0) -> SeedBook:
-    """The seed's ``hedged_portfolio_performance_dynamic_beta`` on date-aligned returns, day by day.
+def original_book(basket: pd.Series, bench: pd.Series, rebalance_days: int = 30, transaction_cost: float = 0.001,
+              beta_rule: str = "original", initial_capital: float = 1.0) -> OriginalBook:
+    """The original project's ``hedged_portfolio_performance_dynamic_beta`` on date-aligned returns, day by day.
 
     Periods of ``rebalance_days`` days. The first allocation uses the OLS beta of the basket on
-    the benchmark over the first period (the seed's in-sample start); at the end of each period
-    the seed regresses the *average of its two legs*, ``(r_basket - r_bench) / 2``, on the
+    the benchmark over the first period (the original project's in-sample start); at the end of each period
+    the original project regresses the *average of its two legs*, ``(r_basket - r_bench) / 2``, on the
     benchmark, a slope of ``(beta - 1) / 2`` rather than beta, and holds ``1 / (1 + b)`` of the
     book long the basket and ``b / (1 + b)`` in a short leg that earns ``-r_bench`` each day.
     Both legs drift within a period; at its end each loses ``transaction_cost`` of its whole
     value, whatever is traded. ``beta_rule="basket"`` regresses the basket itself instead (the
     repair: then ``b`` is the basket's beta and the book is beta-neutral). ``rebalance_days`` (the
-    notebook's ``seed_rebalance_days``) is at least 3: each period's OLS needs three points.
+    notebook's ``original_rebalance_days``) is at least 3: each period's OLS needs three points.
     """
-    check_window("seed_rebalance_days", rebalance_days, 3)
-    if beta_rule not in ("seed", "basket"):
-        raise ValueError(f"beta_rule must be 'seed' or 'basket'; got {beta_rule!r}")
+    check_window("original_rebalance_days", rebalance_days, 3)
+    if beta_rule not in ("original", "basket"):
+        raise ValueError(f"beta_rule must be 'original' or 'basket'; got {beta_rule!r}")
     j = pd.concat([basket, bench], axis=1, sort=True).dropna()
     r_long, r_bench = j.iloc[:, 0].to_numpy(), j.iloc[:, 1].to_numpy()
     r_short = -r_bench
@@ -302,7 +304,7 @@ def seed_book(basket: pd.Series, bench: pd.Series, rebalance_days: int = 30, tra
     for i in range(0, n, rebalance_days):
         sl = slice(i, min(i + rebalance_days, n))
         if sl.stop - sl.start == rebalance_days:
-            y = (r_long[sl] + r_short[sl]) / 2 if beta_rule == "seed" else r_long[sl]
+            y = (r_long[sl] + r_short[sl]) / 2 if beta_rule == "original" else r_long[sl]
             b = slope(y, r_bench[sl])
             betas.append(j.index[sl.stop - 1])
             ratios.append(b)
@@ -323,7 +325,7 @@ def seed_book(basket: pd.Series, bench: pd.Series, rebalance_days: int = 30, tra
             ratio_vals.append(short_ratio)
     equity = pd.Series(daily, index=j.index)
     rets = equity / equity.shift(1, fill_value=float(initial_capital)) - 1
-    return SeedBook(rets.rename("seed book"), pd.Series(values, index=ends, name="value"),
+    return OriginalBook(rets.rename("original book"), pd.Series(values, index=ends, name="value"),
                     pd.Series(ratios, index=betas, name="beta"),
                     pd.Series(ratio_vals, index=ratio_days, name="short ratio"))
 
@@ -462,10 +464,7 @@ def records(a: HedgeAnswer) -> dict:
 
 def source_caveat(frame) -> str:
     """The Caveats' line on the data source of a loaded frame (its provenance)."""
-    from helpers.data import provenance
-    from helpers.reporting import source_label
-
-    if provenance(frame).source.startswith("synthetic"):
+    if source_of(frame).is_simulated:
         return f"Data: {source_label(frame)}. The numbers describe simulated prices, not the real stocks."
     return (f"Data: {source_label(frame)}. Real prices, one stretch of history: the intervals above "
             "measure sampling noise within it, not how another period would go.")
@@ -526,24 +525,24 @@ def weighting_comparison(prices: pd.DataFrame, volume: pd.DataFrame, bench: pd.S
     return WeightingComparison(table, diff, books)
 
 
-def seed_table(basket: pd.Series, bench: pd.Series, seed_rebalance_days: int, seed_cost: float,
+def original_table(basket: pd.Series, bench: pd.Series, original_rebalance_days: int, original_cost: float,
                cash_rate: float | pd.Series = 0.0) -> pd.DataFrame:
-    """The seed's book as built (with and without its costs) beside the same rule with the basket's beta.
+    """The original book as built (with and without its costs) beside the same rule with the basket's beta.
 
     Columns: realized beta to the benchmark (daily OLS) from the first rebalance on (day
-    ``seed_rebalance_days``, 0-based: the days its hedge-ratio rule governs) and over all days
+    ``original_rebalance_days``, 0-based: the days its hedge-ratio rule governs) and over all days
     (the first period is hedged with the basket's own beta fitted on that period, in sample,
     so it pulls the all-days beta towards 0), CAGR, volatility, Sharpe in excess of ``cash_rate``,
     max drawdown, the mean hedge ratio ``b`` and short fraction ``b / (1 + b)`` held, and the cost
-    drag (annualized log growth lost to costs). The seed's costs are ``seed_cost`` of the whole
-    book at every rebalance: ``seed_cost x 252 / seed_rebalance_days`` a year.
+    drag (annualized log growth lost to costs). The original project's costs are ``original_cost`` of the whole
+    book at every rebalance: ``original_cost x 252 / original_rebalance_days`` a year.
     """
-    rebalance_days = check_window("seed_rebalance_days", seed_rebalance_days, 3)
-    variants = {"seed's book (averaged-leg beta), no costs": ("seed", 0.0),
-                "seed's book, its costs": ("seed", seed_cost),
-                "same rule with the basket's beta, its costs": ("basket", seed_cost)}
-    books = {k: seed_book(basket, bench, rebalance_days, tc, rule) for k, (rule, tc) in variants.items()}
-    free = {rule: seed_book(basket, bench, rebalance_days, 0.0, rule) for rule in ("seed", "basket")}
+    rebalance_days = check_window("original_rebalance_days", original_rebalance_days, 3)
+    variants = {"original book (averaged-leg beta), no costs": ("original", 0.0),
+                "original book, its costs": ("original", original_cost),
+                "same rule with the basket's beta, its costs": ("basket", original_cost)}
+    books = {k: original_book(basket, bench, rebalance_days, tc, rule) for k, (rule, tc) in variants.items()}
+    free = {rule: original_book(basket, bench, rebalance_days, 0.0, rule) for rule in ("original", "basket")}
     rows = {}
     for name, book in books.items():
         r = book.returns
@@ -574,8 +573,6 @@ def check_no_lookahead(prices: pd.DataFrame, volume: pd.DataFrame, tickers: list
     dated at or before the cut-off (up to three re-estimation dates: :func:`lookahead_cutoffs`).
     Returns a one-line report.
     """
-    from helpers.testing import assert_no_lookahead
-
     def weights_of(d):
         return basket_weights(d["prices"][tickers], d["volume"], volume_window, weighting)
 

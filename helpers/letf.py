@@ -1,6 +1,6 @@
 """Leveraged-ETF decay and the long-underlying / short-leveraged hedge (notebook 01).
 
-The book (the seed's economics, with its costs counted): on day 0 buy ``long_notional`` of the
+The book (the original project's economics, with its costs counted): on day 0 buy ``long_notional`` of the
 underlying and sell short ``short_notional`` of the leveraged fund (3000 / 1000 for a 3x fund:
 zero beta). Each day, after marking to market at the close, if the beta exposure
 ``shares_u * U + shares_l * L * leverage`` exceeds ``exposure_threshold`` times the long leg in
@@ -8,7 +8,7 @@ absolute value, trade the short leg back to zero beta at that close. Long shares
 
 Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest.CashConvention`:
 
-* ``mtm``   = shares_u (U_t - U_t-1) + shares_l (L_t - L_t-1), the seed's P/L;
+* ``mtm``   = shares_u (U_t - U_t-1) + shares_l (L_t - L_t-1), the original project's P/L;
 * the short's proceeds are held as cash and earn the cash rate, and the short pays the borrow
   fee, both on yesterday's short notional ``S = -shares_l * L_t-1``: ``+ (c_t - b) S``, where
   ``c_t`` is the day's cash return (a T-bill fund's daily return, e.g. SHV's, or a constant);
@@ -42,10 +42,9 @@ from dateutil.relativedelta import relativedelta
 from scipy import stats
 
 from helpers.backtest import CashConvention
+from helpers.data import DataSource
 from helpers.evidence import Interval, block_length, decide, sharpe_ci
-from helpers.metrics import beta, per_period_rate
-
-TRADING_DAYS = 252
+from helpers.metrics import TRADING_DAYS, beta, per_period_rate
 
 
 class InsufficientHistory(ValueError):
@@ -288,7 +287,7 @@ class Window:
 
 
 def sample_windows(dates: pd.DatetimeIndex, n: int, min_years: int, rng: np.random.Generator) -> list[Window]:
-    """Draw ``n`` windows of whole years (>= min_years) at random calendar offsets, as the seed.
+    """Draw ``n`` windows of whole years (>= min_years) at random calendar offsets, as the original project.
 
     ``dates`` are the pair's common trading days. Raises InsufficientHistory when the history is
     shorter than ``min_years``.
@@ -832,9 +831,10 @@ def pair_summary(windows: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("pair")
 
 
-def theory_note(source: str) -> str:
-    """What agreement with the variance-drag formula means on this data source."""
-    if source.startswith("synthetic"):
+def theory_note(source: str | DataSource) -> str:
+    """What agreement with the variance-drag formula means on this data source (a
+    :class:`~helpers.data.DataSource` or a provenance label such as ``"synthetic"``)."""
+    if (source if isinstance(source, DataSource) else DataSource.from_label(source)).is_simulated:
         return ("On the simulated market each fund is built as a daily-reset multiple of its underlying "
                 "(plus a fitted drag and noise), so agreement with the variance-drag formula checks the code, "
                 "not the theory.")

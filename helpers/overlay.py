@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.backtest import CashConvention
+from helpers.metrics import TRADING_DAYS
 
-TRADING_DAYS = 252
 COLUMNS = ("leverage", "ret", "equity", "drawdown", "interest", "financing", "cost", "traded")
 
 
@@ -107,7 +107,7 @@ def dd_scale_factor(dd, dd1, dd2, min_scale):
 def trailing_vol(returns: pd.Series, lookback: int, same_day: bool = False) -> np.ndarray:
     """Annualized rolling volatility (ddof=0) known when day t's leverage is set: through t-1.
 
-    ``same_day=True`` includes day t's own return (the seed's look-ahead), for comparison only.
+    ``same_day=True`` includes day t's own return (the original project's look-ahead), for comparison only.
     Returns an array (n_days,), NaN until ``lookback`` returns are available.
     """
     vol = returns.rolling(lookback).std(ddof=0).to_numpy() * np.sqrt(TRADING_DAYS)
@@ -127,7 +127,7 @@ def simulate(base: pd.Series | pd.DataFrame, params: Sequence[OverlayParams], co
         parameter set its own base (e.g. different rebalance frequencies), NaN-free.
     params : list of OverlayParams (n_params)
     convention : CashConvention  cash rate, financing spread and trading cost
-    same_day_vol : bool  the seed's look-ahead volatility, for comparison only
+    same_day_vol : bool  the original project's look-ahead volatility, for comparison only
 
     Returns
     -------

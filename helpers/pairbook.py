@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import metrics
-from helpers.backtest import TRADING_DAYS, CashConvention
+from helpers.backtest import CashConvention
+from helpers.metrics import TRADING_DAYS
 
 
 def leg_weights(beta: float) -> np.ndarray:

@@ -1,6 +1,6 @@
-"""Notebook 03: volume weights, betas, books through the engine, the seed's book, the answer.
+"""Notebook 03: volume weights, betas, books through the engine, the original book, the answer.
 
-Numerics are checked against hand-computed cases, closed forms, statsmodels, and the seed's own
+Numerics are checked against hand-computed cases, closed forms, statsmodels, and the original project's own
 backtest function copied verbatim.
 """
 
@@ -118,7 +118,7 @@ def test_dynamic_and_static_betas_use_only_the_past():
 
 
 def test_averaged_legs_regression_gives_beta_minus_one_over_two():
-    """The seed's defect in closed form: OLS slope of (y - x) / 2 on x is (beta - 1) / 2."""
+    """The original project's defect in closed form: OLS slope of (y - x) / 2 on x is (beta - 1) / 2."""
     rng = np.random.default_rng(0)
     x = rng.normal(0, 0.01, 500)
     y = 1.4 * x + rng.normal(0, 0.005, 500)
@@ -207,12 +207,12 @@ def test_benchmark_missing_from_the_data_is_named(tmp_path):
         load_ohlcv(["AAPL", "QQQ"], source=tmp_path)
 
 
-# --------------------------------------------------------------------------- the seed's book
+# --------------------------------------------------------------------------- the original book
 
 
-def seed_function(portfolio_size, rebalancing_days, benchmark_returns, long_returns, short_returns,
+def original_function(portfolio_size, rebalancing_days, benchmark_returns, long_returns, short_returns,
                   transaction_cost):
-    """``hedged_portfolio_performance_dynamic_beta`` from the seed, verbatim (comments removed)."""
+    """``hedged_portfolio_performance_dynamic_beta`` from the original project, verbatim (comments removed)."""
     portfolio_value = portfolio_size
     portfolio_values = [portfolio_value]
     betas = []
@@ -252,13 +252,13 @@ def seed_function(portfolio_size, rebalancing_days, benchmark_returns, long_retu
     return portfolio_values, betas
 
 
-def test_seed_book_matches_the_seed_function():
+def test_original_book_matches_the_original_function():
     rng = np.random.default_rng(5)
     idx = pd.bdate_range("2022-01-03", periods=137)  # 4 full periods of 30 and a partial one
     bench = pd.Series(rng.normal(0.0005, 0.012, 137), index=idx)
     basket = 1.4 * bench + pd.Series(rng.normal(0.0003, 0.008, 137), index=idx)
-    values, betas = seed_function(1e6, 30, bench.to_numpy(), basket.to_numpy(), -bench.to_numpy(), 0.001)
-    book = hedge.seed_book(basket, bench, 30, 0.001, initial_capital=1e6)
+    values, betas = original_function(1e6, 30, bench.to_numpy(), basket.to_numpy(), -bench.to_numpy(), 0.001)
+    book = hedge.original_book(basket, bench, 30, 0.001, initial_capital=1e6)
     np.testing.assert_allclose(book.values.to_numpy(), values[1:], rtol=1e-12)
     np.testing.assert_allclose(book.betas.to_numpy(), betas, rtol=1e-12)
     equity = 1e6 * (1 + book.returns).cumprod()
@@ -270,18 +270,18 @@ def test_seed_book_matches_the_seed_function():
     assert book.short_ratio.iloc[1] == pytest.approx(betas[1] / (1 + betas[1]))
 
 
-def test_seed_book_with_the_basket_beta_is_beta_neutral():
+def test_original_book_with_the_basket_beta_is_beta_neutral():
     rng = np.random.default_rng(1)
     idx = pd.bdate_range("2022-01-03", periods=300)
     bench = pd.Series(rng.normal(0, 0.012, 300), index=idx)
     basket = 1.4 * bench
-    seed = hedge.seed_book(basket, bench, 30, 0.0)
-    fixed = hedge.seed_book(basket, bench, 30, 0.0, beta_rule="basket")
-    assert seed.betas.iloc[1:].to_numpy() == pytest.approx(0.2)          # (1.4 - 1) / 2
+    original = hedge.original_book(basket, bench, 30, 0.0)
+    fixed = hedge.original_book(basket, bench, 30, 0.0, beta_rule="basket")
+    assert original.betas.iloc[1:].to_numpy() == pytest.approx(0.2)          # (1.4 - 1) / 2
     assert fixed.betas.to_numpy() == pytest.approx(1.4)
     # book beta of a daily-rebalanced 1/(1+b), b/(1+b) mix: (1.4 - b) / (1 + b); drift moves it a little
-    seed_beta = beta(seed.returns.iloc[30:].to_numpy(), bench.iloc[30:].to_numpy())
-    assert seed_beta == pytest.approx(1.2 / 1.2, abs=0.05)
+    original_beta = beta(original.returns.iloc[30:].to_numpy(), bench.iloc[30:].to_numpy())
+    assert original_beta == pytest.approx(1.2 / 1.2, abs=0.05)
     assert abs(beta(fixed.returns.to_numpy(), bench.to_numpy())) < 0.05
 
 
@@ -398,26 +398,26 @@ def test_windows_below_their_minimum_are_named():
     assert len(daily.betas["dynamic"]) == len(daily.live)
     basket, bench = rets[volume.columns].mean(axis=1).iloc[1:], rets["QQQ"].iloc[1:]
     for bad in (1, 2):
-        with pytest.raises(ValueError, match="seed_rebalance_days must be an integer of at least 3"):
-            hedge.seed_book(basket, bench, bad, 0.0)
-        with pytest.raises(ValueError, match="seed_rebalance_days"):
-            hedge.seed_table(basket, bench, bad, 0.001)
+        with pytest.raises(ValueError, match="original_rebalance_days must be an integer of at least 3"):
+            hedge.original_book(basket, bench, bad, 0.0)
+        with pytest.raises(ValueError, match="original_rebalance_days"):
+            hedge.original_table(basket, bench, bad, 0.001)
 
 
-# --------------------------------------------------------------------------- the seed's table and weightings
+# --------------------------------------------------------------------------- the original project's table and weightings
 
 
-def test_seed_table_headline_beta_is_on_the_days_its_rule_governs():
+def test_original_table_headline_beta_is_on_the_days_its_rule_governs():
     """Basket = 1.4 x bench: the averaged-leg rule gives b = 0.2 and a book beta (1.4 - 0.2) / 1.2 = 1."""
     rng = np.random.default_rng(2)
     idx = pd.bdate_range("2022-01-03", periods=600)
     bench = pd.Series(rng.normal(0.0004, 0.012, 600), index=idx, name="QQQ")
     basket = 1.4 * bench + pd.Series(rng.normal(0, 1e-4, 600), index=idx)
-    table = hedge.seed_table(basket, bench, 30, 0.0)
-    row = table.loc["seed's book (averaged-leg beta), no costs"]
+    table = hedge.original_table(basket, bench, 30, 0.0)
+    row = table.loc["original book (averaged-leg beta), no costs"]
     assert row["realized beta (day 30 on)"] == pytest.approx(1.0, abs=0.05)
     # by hand: the first 30 days are hedged with the basket's own beta (neutral), the rest at b = 0.2
-    r = hedge.seed_book(basket, bench, 30, 0.0).returns
+    r = hedge.original_book(basket, bench, 30, 0.0).returns
     assert row["realized beta (day 30 on)"] == pytest.approx(beta(r.iloc[30:].to_numpy(), bench.iloc[30:].to_numpy()))
     assert abs(beta(r.iloc[1:30].to_numpy(), bench.iloc[1:30].to_numpy())) < 0.05
     assert row["realized beta (all days)"] == pytest.approx(beta(r.iloc[1:].to_numpy(), bench.iloc[1:].to_numpy()))

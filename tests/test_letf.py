@@ -78,7 +78,7 @@ def test_three_days_with_rehedge_by_hand():
     assert res.rehedges[0] == 1
 
 
-def test_no_costs_gives_the_seed_mark_to_market():
+def test_no_costs_gives_the_original_mark_to_market():
     U, L = [100.0, 110.0, 99.0], [10.0, 13.0, 9.1]
     res = simulate_hedge(U, L, HedgeParams(exposure_threshold=1e-4), CashConvention(0.0, 0.0, 0.0, 0.0))
     assert res.pnl[0] == pytest.approx(30 * (99 - 100) + (-100) * 3 + (-100 + 600 / 39) * (9.1 - 13.0))

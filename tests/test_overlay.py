@@ -103,7 +103,7 @@ def test_leverage_at_t_ignores_the_return_at_t():
     b = apply_overlay(shocked, p, CONV)
     assert a["leverage"].iloc[:301].equals(b["leverage"].iloc[:301])
     assert a["leverage"].iloc[301] != b["leverage"].iloc[301]
-    # the seed's same-day volatility does react to day t's own return
+    # the original project's same-day volatility does react to day t's own return
     assert apply_overlay(base, p, CONV, same_day_vol=True)["leverage"].iloc[300] != \
         apply_overlay(shocked, p, CONV, same_day_vol=True)["leverage"].iloc[300]
 
