@@ -10,7 +10,8 @@ not sum to one: the remainder is cash.
 negative cash (leverage above 1) pays the cash rate plus ``financing_spread``; short positions
 pay ``borrow_fee`` a year on their notional; Sharpe and Sortino are computed on returns in
 excess of the same cash rate. The cash rate is an annual constant or a daily series (for
-example a T-bill ETF's daily returns).
+example a T-bill ETF's daily returns). The day's arithmetic itself (carry, financing, borrow,
+costs, capital) is :mod:`helpers.accounting`, which every engine calls.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import metrics
+from helpers import accounting, metrics
+from helpers.accounting import DailyRates
 from helpers.data import load_prices
 from helpers.metrics import TRADING_DAYS
 
@@ -95,6 +97,10 @@ class CashConvention:
     def daily_borrow(self) -> float:
         """Per-day borrow fee per unit of short notional."""
         return metrics.per_period_rate(self.borrow_fee)
+
+    def daily_rates(self) -> DailyRates:
+        """The per-day spread, borrow fee and cost rate that :mod:`helpers.accounting` applies."""
+        return DailyRates(self.daily_spread(), self.daily_borrow(), self.cost)
 
     def excess(self, returns: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
         """Daily returns minus the daily cash return on the same dates."""
@@ -202,7 +208,7 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, convention: CashC
     n, k = R.shape
     cash_ret = convention.daily_cash(r.index)
     C = cash_ret.to_numpy()
-    spread, fee, tc = convention.daily_spread(), convention.daily_borrow(), convention.cost
+    rates = convention.daily_rates()
     holdings = np.zeros(k)
     cash = float(initial_capital)
     equity = np.empty(n)
@@ -211,15 +217,14 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, convention: CashC
     for t in range(n):
         if t > 0:
             # carry on yesterday's balances, then today's price moves
-            interest[t] = cash * (C[t] + (spread if cash < 0 else 0.0))
-            borrow[t] = fee * -holdings[holdings < 0].sum()
+            interest[t], borrow[t] = accounting.carry(cash, -holdings[holdings < 0].sum(), C[t], rates)
             cash += interest[t] - borrow[t]
             holdings = holdings * (1.0 + R[t])
         value = cash + holdings.sum()
         if is_rebal[t]:
             target = np.nan_to_num(W[t]) * value
             trade = np.abs(target - holdings).sum()
-            cost = tc * trade
+            cost = accounting.trading_cost(trade, rates)
             cash -= (target - holdings).sum() + cost
             holdings = target
             traded[t] = trade / value if value else 0.0

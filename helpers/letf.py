@@ -6,7 +6,9 @@ zero beta). Each day, after marking to market at the close, if the beta exposure
 ``shares_u * U + shares_l * L * leverage`` exceeds ``exposure_threshold`` times the long leg in
 absolute value, trade the short leg back to zero beta at that close. Long shares never change.
 
-Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest.CashConvention`:
+Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest.CashConvention`
+applied by the shared daily step :mod:`helpers.accounting` (the short's proceeds are the book's
+cash; capital is :func:`helpers.accounting.capital`):
 
 * ``mtm``   = shares_u (U_t - U_t-1) + shares_l (L_t - L_t-1), the original project's P/L;
 * the short's proceeds are held as cash and earn the cash rate, and the short pays the borrow
@@ -41,6 +43,8 @@ from arch.bootstrap import StationaryBootstrap
 from dateutil.relativedelta import relativedelta
 from scipy import stats
 
+from helpers import accounting
+from helpers.accounting import DailyRates
 from helpers.backtest import CashConvention
 from helpers.data import DataSource
 from helpers.evidence import Interval, block_length, decide, sharpe_ci
@@ -116,18 +120,23 @@ class HedgeTotals:
 
     def pnl_at(self, borrow_fee, cost_bps) -> np.ndarray:
         """P/L ($) at annual borrow fees (B,) and costs in bp (K,): shape (n_windows, B, K)."""
-        db = np.array([per_period_rate(b) for b in np.atleast_1d(borrow_fee)])[None, :, None]
-        k = np.atleast_1d(np.asarray(cost_bps, dtype=float))[None, None, :] / 1e4
-        return (self.mtm + self.carry)[:, None, None] - db * self.short_sum[:, None, None] \
-            - k * self.traded[:, None, None]
+        rates, col = _grid_rates(borrow_fee, cost_bps), lambda a: a[:, None, None]  # noqa: E731
+        return col(self.mtm + self.carry) - accounting.borrow_fee(col(self.short_sum), rates) \
+            - accounting.trading_cost(col(self.traded), rates)
 
     def excess_at(self, borrow_fee, cost_bps) -> np.ndarray:
         """Annualized mean excess return on capital (over cash) at fees (B,) and costs (K,): (n, B, K)."""
-        db = np.array([per_period_rate(b) for b in np.atleast_1d(borrow_fee)])[None, :, None]
-        k = np.atleast_1d(np.asarray(cost_bps, dtype=float))[None, None, :] / 1e4
-        col = lambda a: a[:, None, None]  # noqa: E731
-        total = col(self.ret_base - self.cash_sum) - db * col(self.ret_short) - k * col(self.ret_traded)
+        rates, col = _grid_rates(borrow_fee, cost_bps), lambda a: a[:, None, None]  # noqa: E731
+        total = col(self.ret_base - self.cash_sum) - accounting.borrow_fee(col(self.ret_short), rates) \
+            - accounting.trading_cost(col(self.ret_traded), rates)
         return total / col(self.steps) * TRADING_DAYS
+
+
+def _grid_rates(borrow_fee, cost_bps) -> DailyRates:
+    """Daily rates of a borrow-fee x cost grid: fees (B,) along axis 1, costs (K,) along axis 2."""
+    db = np.array([per_period_rate(b) for b in np.atleast_1d(borrow_fee)])[None, :, None]
+    k = np.atleast_1d(np.asarray(cost_bps, dtype=float))[None, None, :] / 1e4
+    return DailyRates(0.0, db, k)
 
 
 def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first: np.ndarray,
@@ -155,7 +164,7 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
     k = np.broadcast_to(np.asarray(leverage, dtype=float), (n,))
     thr = np.broadcast_to(np.asarray(threshold, dtype=float), (n,))
     m = params.short_margin
-    db, tc = convention.daily_borrow(), convention.cost
+    rates = convention.daily_rates()
     last_pos = first + n_days - 1
     u_prev, l_prev = u_h[first], l_h[first]
     if not (np.isfinite(u_prev).all() and np.isfinite(l_prev).all()):
@@ -183,9 +192,10 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         u, lv, c = u_h[pos], l_h[pos], c_h[pos]
         short_prev = -sl * l_prev
         long_prev = su * u_prev
-        capital = long_prev + m * short_prev
+        capital = accounting.capital(long_prev, short_prev, m)
         day_mtm = su * (u - u_prev) + sl * (lv - l_prev)
-        day_carry = c * short_prev
+        # the short's proceeds are the book's cash (never negative: no financing spread)
+        day_carry, day_borrow = accounting.carry(short_prev, short_prev, c, rates)
         beta_exp = su * u + sl * lv * k
         ends = alive & (t == n_days - 1)
         trade = alive & ~ends & (np.abs(beta_exp) > thr * su * u)
@@ -194,7 +204,7 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         day_trades = np.abs(delta) * lv + np.where(ends, su * u - sl * lv, 0.0)  # re-hedge or closing
         day_traded = day_trades + pending
         pending = z()
-        day_pnl = day_mtm + day_carry - db * short_prev - tc * day_traded
+        day_pnl = day_mtm + day_carry - day_borrow - accounting.trading_cost(day_traded, rates)
         r = (day_pnl + c * m * short_prev) / capital
         e = r - c
         a = alive.astype(float)
@@ -452,11 +462,11 @@ def breakeven_table(study: Study) -> pd.DataFrame:
     """Per pair at the study's band and cost, over the Monte Carlo windows: the borrow fee at which
     the mean P/L per window is zero (the issue's ``breakeven_borrow_fee``), and the fee at which the
     mean over windows of the return on capital equals the cash rate."""
-    cost = study.convention.cost
+    rates = study.convention.daily_rates()
     rows = []
     for pair, t in study.totals[study.params.exposure_threshold].items():
-        pnl_base = (t.mtm + t.carry - cost * t.traded).mean()
-        exc_base = ((t.ret_base - t.cash_sum - cost * t.ret_traded) / t.steps).mean()
+        pnl_base = (t.mtm + t.carry - accounting.trading_cost(t.traded, rates)).mean()
+        exc_base = ((t.ret_base - t.cash_sum - accounting.trading_cost(t.ret_traded, rates)) / t.steps).mean()
         rows.append({"pair": pair, "break-even fee (P/L = 0)": breakeven_fee(pnl_base, t.short_sum.mean()),
                      "break-even fee (return = cash)": breakeven_fee(exc_base, (t.ret_short / t.steps).mean())})
     return pd.DataFrame(rows, columns=["pair", "break-even fee (P/L = 0)", "break-even fee (return = cash)"]

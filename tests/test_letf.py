@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers.backtest import CashConvention
+from helpers.backtest import CashConvention, run_backtest
 from helpers.data import load_prices
 from helpers.letf import (
     HedgeParams,
@@ -53,6 +53,57 @@ def test_one_day_by_hand():
     assert res.paths["returns"][0, 1] == pytest.approx(r, rel=1e-12)
     assert res.ann_excess[0] == pytest.approx((r - cd) * 252, rel=1e-12)
     assert res.rehedges[0] == 0
+
+
+def _moving_pair(n=160, seed=5):
+    """A fund that is 3x its underlying with tracking noise, so a tight band re-hedges often."""
+    rng = np.random.default_rng(seed)
+    ru = rng.normal(0.0004, 0.012, n - 1)
+    rl = 3 * ru + rng.normal(0, 0.004, n - 1)
+    idx = pd.bdate_range("2021-01-04", periods=n)
+    u = 100 * np.concatenate([[1.0], np.cumprod(1 + ru)])
+    lv = 40 * np.concatenate([[1.0], np.cumprod(1 + rl)])
+    return idx, u, lv, pd.DataFrame({"U": u, "L": lv}, index=idx).pct_change()
+
+
+def test_returns_on_capital_match_the_shared_engine_holding_the_same_positions():
+    # carry on the short's proceeds and on the margin, borrow on the short, capital = long + margin x short:
+    # the shared engine, re-targeted each day to the hedge's positions over its capital, earns the same
+    # daily return (no costs here: re-targeting the engine to capital every day trades, the hedge does not)
+    idx, u, lv, rets = _moving_pair()
+    params = HedgeParams(exposure_threshold=0.01, short_margin=0.5)
+    conv = CashConvention(cash_rate=0.03, financing_spread=0.02, borrow_fee=0.06, cost_bps=0.0)
+    res = simulate_hedge(u, lv, params, conv)
+    assert res.rehedges[0] >= 10
+    long = params.long_notional / u[0] * u
+    short = -res.paths["short_shares"][0] * lv
+    capital = long + params.short_margin * short
+    engine = run_backtest(rets, pd.DataFrame({"U": long / capital, "L": -short / capital}, index=idx), conv)
+    np.testing.assert_allclose(engine.returns.to_numpy()[1:], res.paths["returns"][0][1:], rtol=0, atol=1e-10)
+
+
+def test_pnl_borrow_and_costs_match_the_shared_engine_trading_the_same_shares():
+    # the engine trades to the hedge's dollar positions on the hedge's trade days only (opening, each
+    # re-hedge, closing), so it trades the same notional; with no cash rate its P/L is the hedge's
+    idx, u, lv, rets = _moving_pair()
+    params = HedgeParams(exposure_threshold=0.01)
+    conv = CashConvention(cash_rate=0.0, financing_spread=0.02, borrow_fee=0.06, cost_bps=10.0)
+    res = simulate_hedge(u, lv, params, conv)
+    sl = res.paths["short_shares"][0]
+    days = [0, *np.flatnonzero(np.diff(sl) != 0) + 1, len(idx) - 1]
+    assert len(days) >= 12
+    start = params.long_notional + params.short_notional
+    targets: dict = {}
+    for d in days:
+        dollars = (np.array([params.long_notional / u[0] * u[d], sl[d] * lv[d]]) if d < len(idx) - 1
+                   else np.zeros(2))
+        value = start if not targets else run_backtest(
+            rets, pd.DataFrame(targets, index=["U", "L"]).T, conv, start).equity.iloc[d]
+        targets[idx[d]] = dollars / value
+    engine = run_backtest(rets, pd.DataFrame(targets, index=["U", "L"]).T, conv, start)
+    assert engine.equity.iloc[-1] - start == pytest.approx(res.pnl[0], rel=0, abs=1e-10 * start)
+    assert engine.costs.sum() == pytest.approx(conv.cost * res.traded[0], rel=1e-10)
+    assert engine.borrow.sum() == pytest.approx(conv.daily_borrow() * res.short_sum[0], rel=1e-10)
 
 
 def test_three_days_with_rehedge_by_hand():
