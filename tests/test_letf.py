@@ -13,10 +13,18 @@ from helpers.data import load_prices
 from helpers.letf import (
     HedgeParams,
     InsufficientHistory,
-    annual_gaps,
-    answer_text,
     book_params,
     breakeven_fee,
+    hedge_positions,
+    ideal_path,
+    sample_windows,
+    simulate_hedge,
+    simulate_windows,
+    variance_drag,
+)
+from helpers.letf_study import (
+    annual_gaps,
+    answer_text,
     breakeven_return_cash,
     breakeven_table,
     calendar_year_ci,
@@ -24,16 +32,10 @@ from helpers.letf import (
     evidence_period,
     full_history,
     gap_by_horizon,
-    hedge_positions,
-    ideal_path,
     mean_ci,
     model_checks,
     run_study,
-    sample_windows,
     sensitivity,
-    simulate_hedge,
-    simulate_windows,
-    variance_drag,
 )
 from helpers.testing import assert_no_lookahead
 
