@@ -45,6 +45,10 @@ class CashConvention:
         Trading cost per side in basis points of the notional traded (5 = 0.05 %).
     fallback_rate : float
         Annual rate for days a cash-rate Series does not cover (before a fund's first price).
+    short_margin : float
+        Own capital posted per dollar of short notional (Reg T initial margin: 0.5). The capital
+        a book ties up is ``long + short_margin x short`` (:meth:`capital`); 0 (the default)
+        counts the long leg alone, as a book holding its longs at 100% of equity does.
     """
 
     cash_rate: float | pd.Series = 0.02
@@ -52,10 +56,11 @@ class CashConvention:
     borrow_fee: float = 0.005
     cost_bps: float = 5.0
     fallback_rate: float = 0.02
+    short_margin: float = 0.0
 
     @classmethod
     def from_parameters(cls, cash_rate: float | str, financing_spread: float, borrow_fee: float,
-                        cost_bps: float, source=None) -> CashConvention:
+                        cost_bps: float, source=None, short_margin: float = 0.0) -> CashConvention:
         """The convention from a notebook's parameters; ``cash_rate`` may name a T-bill fund.
 
         With a ticker (e.g. ``"SHV"``) the cash rate is that fund's daily return from the same
@@ -66,11 +71,11 @@ class CashConvention:
             fund = load_prices([cash_rate], source=source)[cash_rate].dropna()
             rate = fund.pct_change(fill_method=None).iloc[1:].rename(cash_rate)
             rate.attrs["ticker"] = cash_rate
-            return cls(rate, financing_spread, borrow_fee, cost_bps)
-        return cls(float(cash_rate), financing_spread, borrow_fee, cost_bps)
+            return cls(rate, financing_spread, borrow_fee, cost_bps, short_margin=short_margin)
+        return cls(float(cash_rate), financing_spread, borrow_fee, cost_bps, short_margin=short_margin)
 
     def __post_init__(self):
-        for name in ("financing_spread", "borrow_fee", "cost_bps", "fallback_rate"):
+        for name in ("financing_spread", "borrow_fee", "cost_bps", "fallback_rate", "short_margin"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value}")
@@ -97,6 +102,11 @@ class CashConvention:
     def daily_borrow(self) -> float:
         """Per-day borrow fee per unit of short notional."""
         return metrics.per_period_rate(self.borrow_fee)
+
+    def capital(self, long, short):
+        """Capital a book ties up: long notional plus ``short_margin`` x short notional
+        (:func:`helpers.accounting.capital`; numbers or arrays, in currency)."""
+        return accounting.capital(long, short, self.short_margin)
 
     def daily_rates(self) -> DailyRates:
         """The per-day spread, borrow fee and cost rate that :mod:`helpers.accounting` applies."""

@@ -18,8 +18,9 @@ cash; capital is :func:`helpers.accounting.capital`):
   re-hedge, and closing both legs on the window's last day.
 
 ``pnl`` (dollars) = mtm + c S - b S - cost. The **capital** the book ties up is the long leg
-(paid in full, never on margin) plus ``short_margin`` times the short notional (Reg T: 150% of a
-short's value held, the proceeds plus 50% of own money, so 0.5), all marked daily; the margin is
+(paid in full, never on margin) plus the convention's ``short_margin`` m times the short
+notional (Reg T: 150% of a short's value held, the proceeds plus 50% of own money, so m = 0.5),
+all marked daily; the margin is
 posted in cash and earns the cash rate too. The daily **return on capital** is
 ``(pnl + c m S) / (long + m S)`` with both at t-1, so that the excess over cash is
 ``(pnl - c long) / capital``. The book never borrows cash, so the financing spread never applies.
@@ -54,17 +55,16 @@ class InsufficientHistory(ValueError):
 
 @dataclass(frozen=True)
 class HedgeParams:
-    """Book size and re-hedge rule (notionals in dollars; threshold and margin as fractions).
+    """Book size and re-hedge rule (notionals in dollars; threshold as a fraction).
 
     ``exposure_threshold``: re-hedge when |beta exposure| > threshold x long leg (0.05 = a 5% band).
-    ``short_margin``: own capital posted per dollar of short notional (Reg T initial margin: 0.5).
+    The margin on the short, which sets the capital, is the convention's ``short_margin``.
     """
 
     leverage: float = 3.0
     long_notional: float = 3000.0
     short_notional: float = 1000.0
     exposure_threshold: float = 0.05
-    short_margin: float = 0.5
 
     def __post_init__(self):
         if not np.isfinite(self.leverage) or self.leverage == 0:
@@ -72,9 +72,8 @@ class HedgeParams:
         if self.long_notional <= 0 or self.short_notional <= 0:
             raise ValueError("long_notional and short_notional must be positive dollar amounts; got "
                              f"{self.long_notional!r} and {self.short_notional!r}")
-        if self.exposure_threshold < 0 or self.short_margin < 0:
-            raise ValueError("exposure_threshold and short_margin must be >= 0; got "
-                             f"{self.exposure_threshold!r} and {self.short_margin!r}")
+        if self.exposure_threshold < 0:
+            raise ValueError(f"exposure_threshold must be >= 0; got {self.exposure_threshold!r}")
 
 
 @dataclass
@@ -147,8 +146,9 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
     cash : array (H,)         per-day cash return on the same days (e.g. ``convention.daily_cash``)
     first, n_days : int arrays (n,)   each window's first position in the histories and its length (>= 2)
     leverage, threshold : float or array (n,)   the fund's multiple and the re-hedge band, per window
-    params : notionals and short margin (its leverage and threshold are overridden by the arrays)
-    convention : borrow fee, cost and cash rule for ``pnl``, returns, Sharpe and drawdown
+    params : notionals (its leverage and threshold are overridden by the arrays)
+    convention : borrow fee, cost, cash rule and short margin (capital) for ``pnl``, returns,
+                 Sharpe and drawdown
     """
     u_h, l_h, c_h = (np.asarray(a, dtype=float) for a in (under, lev, cash))
     first = np.asarray(first, dtype=int)
@@ -160,7 +160,7 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         raise ValueError("a window runs outside the price history")
     k = np.broadcast_to(np.asarray(leverage, dtype=float), (n,))
     thr = np.broadcast_to(np.asarray(threshold, dtype=float), (n,))
-    m = params.short_margin
+    m = convention.short_margin
     rates = convention.daily_rates()
     last_pos = first + n_days - 1
     u_prev, l_prev = u_h[first], l_h[first]
@@ -349,7 +349,7 @@ def breakeven_fee(mean_base: float, mean_per_daily_fee: float) -> float:
 
 
 def book_params(leverage, pairs: list[list[str]], long_notional: float, short_notional: float,
-                exposure_threshold: float, short_margin: float) -> HedgeParams:
+                exposure_threshold: float) -> HedgeParams:
     """The notebook's :class:`HedgeParams`, with the fund multiple taken from ``leverage``.
 
     The book opens at zero beta only if ``short_notional * multiple == long_notional``; raises
@@ -364,5 +364,5 @@ def book_params(leverage, pairs: list[list[str]], long_notional: float, short_no
                          f"{long_notional:g} / {short_notional:g} = {implied:g}x, but the multiples are {bad}: "
                          "set short_notional to long_notional / leverage and run funds of different multiples "
                          "separately")
-    return HedgeParams(implied, long_notional, short_notional, exposure_threshold, short_margin)
+    return HedgeParams(implied, long_notional, short_notional, exposure_threshold)
 

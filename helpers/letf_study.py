@@ -364,7 +364,7 @@ def answer_text(evidence: pd.DataFrame, convention: CashConvention, params: Hedg
     head = (f"The long-underlying / short-{params.leverage:g}x book, re-hedged on a "
             f"{params.exposure_threshold:.2%} band, at a {convention.borrow_fee:.1%} borrow fee and "
             f"{convention.cost_bps:g} bp per side, {_cash_label(convention)}, on capital = long leg + "
-            f"{params.short_margin:.0%} margin on the short, over each pair's whole history (intervals: "
+            f"{convention.short_margin:.0%} margin on the short, over each pair's whole history (intervals: "
             "stationary block bootstrap over days; cross-check: t-interval over calendar years; a pair "
             "beats or trails cash only when both agree).")
     lines, beats, trails, ties, flagged = [head], [], [], [], []

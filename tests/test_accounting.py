@@ -43,6 +43,13 @@ def test_every_function_broadcasts_over_windows_and_grids():
     assert total[0, 1, 2] == pytest.approx(10 * 0.001 + 100 * 0.02)
 
 
+def test_the_conventions_capital_takes_its_short_margin():
+    assert CashConvention(short_margin=0.5).capital(3000.0, 1000.0) == 3500.0
+    assert CashConvention().capital(3000.0, 1000.0) == 3000.0  # default: the long leg alone
+    with pytest.raises(ValueError, match="short_margin must be a finite number >= 0"):
+        CashConvention(short_margin=-0.1)
+
+
 def test_a_conventions_daily_rates():
     conv = CashConvention(cash_rate=0.02, financing_spread=0.01, borrow_fee=0.03, cost_bps=5.0)
     rates = conv.daily_rates()
