@@ -29,7 +29,7 @@ import json
 import math
 from urllib.parse import quote
 
-from helpers.data import DataSource
+from helpers.source import DataSource
 from helpers.findings import QUESTIONS, format_value
 
 THUMB_WIDTH = 360      # pixels

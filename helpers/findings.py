@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from helpers.catalogue import PROJECT_ROOT
-from helpers.data import DataSource
+from helpers.source import DataSource
 from helpers.files import atomic_write_text
 
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"

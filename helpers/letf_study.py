@@ -17,7 +17,7 @@ from scipy import stats
 
 from helpers import accounting
 from helpers.backtest import CashConvention
-from helpers.data import DataSource
+from helpers.source import DataSource
 from helpers.evidence import Interval, block_length, decide, sharpe_ci
 from helpers.letf import (
     HedgeParams,
@@ -508,7 +508,7 @@ def pair_summary(windows: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
 
 def theory_note(source: str | DataSource) -> str:
     """What agreement with the variance-drag formula means on this data source (a
-    :class:`~helpers.data.DataSource` or a provenance label such as ``"synthetic"``)."""
+    :class:`~helpers.source.DataSource` or a provenance label such as ``"synthetic"``)."""
     if (source if isinstance(source, DataSource) else DataSource.from_label(source)).is_simulated:
         return ("On the simulated market each fund is built as a daily-reset multiple of its underlying "
                 "(plus a fitted drag and noise), so agreement with the variance-drag formula checks the code, "
