@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import evidence, metrics
-from helpers.backtest import TRADING_DAYS, BacktestResult, CashConvention, run_backtest
+from helpers.backtest import BacktestResult, CashConvention, run_backtest
+from helpers.metrics import TRADING_DAYS
 from helpers.portfolio import COV_LABELS, covariance, min_variance, shrinkage_intensity, trailing_windows
 
 

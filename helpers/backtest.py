@@ -10,7 +10,8 @@ not sum to one: the remainder is cash.
 negative cash (leverage above 1) pays the cash rate plus ``financing_spread``; short positions
 pay ``borrow_fee`` a year on their notional; Sharpe and Sortino are computed on returns in
 excess of the same cash rate. The cash rate is an annual constant or a daily series (for
-example a T-bill ETF's daily returns).
+example a T-bill ETF's daily returns). The day's arithmetic itself (carry, financing, borrow,
+costs, capital) is :mod:`helpers.accounting`, which every engine calls.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import metrics
-
-TRADING_DAYS = 252
+from helpers import accounting, metrics
+from helpers.accounting import DailyRates
+from helpers.data import load_prices
+from helpers.metrics import TRADING_DAYS
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class CashConvention:
         Trading cost per side in basis points of the notional traded (5 = 0.05 %).
     fallback_rate : float
         Annual rate for days a cash-rate Series does not cover (before a fund's first price).
+    short_margin : float
+        Own capital posted per dollar of short notional (Reg T initial margin: 0.5). The capital
+        a book ties up is ``long + short_margin x short`` (:meth:`capital`); 0 (the default)
+        counts the long leg alone, as a book holding its longs at 100% of equity does.
     """
 
     cash_rate: float | pd.Series = 0.02
@@ -50,10 +56,11 @@ class CashConvention:
     borrow_fee: float = 0.005
     cost_bps: float = 5.0
     fallback_rate: float = 0.02
+    short_margin: float = 0.0
 
     @classmethod
     def from_parameters(cls, cash_rate: float | str, financing_spread: float, borrow_fee: float,
-                        cost_bps: float, source=None) -> CashConvention:
+                        cost_bps: float, source=None, short_margin: float = 0.0) -> CashConvention:
         """The convention from a notebook's parameters; ``cash_rate`` may name a T-bill fund.
 
         With a ticker (e.g. ``"SHV"``) the cash rate is that fund's daily return from the same
@@ -61,16 +68,14 @@ class CashConvention:
         cash earns what T-bills paid; days outside its history earn ``fallback_rate`` (2 %).
         """
         if isinstance(cash_rate, str):
-            from helpers.data import load_prices
-
             fund = load_prices([cash_rate], source=source)[cash_rate].dropna()
             rate = fund.pct_change(fill_method=None).iloc[1:].rename(cash_rate)
             rate.attrs["ticker"] = cash_rate
-            return cls(rate, financing_spread, borrow_fee, cost_bps)
-        return cls(float(cash_rate), financing_spread, borrow_fee, cost_bps)
+            return cls(rate, financing_spread, borrow_fee, cost_bps, short_margin=short_margin)
+        return cls(float(cash_rate), financing_spread, borrow_fee, cost_bps, short_margin=short_margin)
 
     def __post_init__(self):
-        for name in ("financing_spread", "borrow_fee", "cost_bps", "fallback_rate"):
+        for name in ("financing_spread", "borrow_fee", "cost_bps", "fallback_rate", "short_margin"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value}")
@@ -97,6 +102,15 @@ class CashConvention:
     def daily_borrow(self) -> float:
         """Per-day borrow fee per unit of short notional."""
         return metrics.per_period_rate(self.borrow_fee)
+
+    def capital(self, long, short):
+        """Capital a book ties up: long notional plus ``short_margin`` x short notional
+        (:func:`helpers.accounting.capital`; numbers or arrays, in currency)."""
+        return accounting.capital(long, short, self.short_margin)
+
+    def daily_rates(self) -> DailyRates:
+        """The per-day spread, borrow fee and cost rate that :mod:`helpers.accounting` applies."""
+        return DailyRates(self.daily_spread(), self.daily_borrow(), self.cost)
 
     def excess(self, returns: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
         """Daily returns minus the daily cash return on the same dates."""
@@ -204,7 +218,7 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, convention: CashC
     n, k = R.shape
     cash_ret = convention.daily_cash(r.index)
     C = cash_ret.to_numpy()
-    spread, fee, tc = convention.daily_spread(), convention.daily_borrow(), convention.cost
+    rates = convention.daily_rates()
     holdings = np.zeros(k)
     cash = float(initial_capital)
     equity = np.empty(n)
@@ -213,15 +227,14 @@ def run_backtest(returns: pd.DataFrame, targets: pd.DataFrame, convention: CashC
     for t in range(n):
         if t > 0:
             # carry on yesterday's balances, then today's price moves
-            interest[t] = cash * (C[t] + (spread if cash < 0 else 0.0))
-            borrow[t] = fee * -holdings[holdings < 0].sum()
+            interest[t], borrow[t] = accounting.carry(cash, -holdings[holdings < 0].sum(), C[t], rates)
             cash += interest[t] - borrow[t]
             holdings = holdings * (1.0 + R[t])
         value = cash + holdings.sum()
         if is_rebal[t]:
             target = np.nan_to_num(W[t]) * value
             trade = np.abs(target - holdings).sum()
-            cost = tc * trade
+            cost = accounting.trading_cost(trade, rates)
             cash -= (target - holdings).sum() + cost
             holdings = target
             traded[t] = trade / value if value else 0.0

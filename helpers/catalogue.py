@@ -9,6 +9,7 @@ import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+CATALOGUE_FILES = ("universe.csv", "factors.csv")  # under DATA_DIR: what the simulated market is built from
 
 
 @functools.lru_cache(maxsize=1)
@@ -19,7 +20,7 @@ def load_universe() -> pd.DataFrame:
     ``leverage`` (leveraged ETFs), ``pair_leader`` (close substitutes), ``drift`` and
     ``idio_vol`` (annual), factor loadings ``b_<FACTOR>`` and volume figures.
     """
-    uni = pd.read_csv(DATA_DIR / "universe.csv", keep_default_na=False, na_values=[""])
+    uni = pd.read_csv(DATA_DIR / CATALOGUE_FILES[0], keep_default_na=False, na_values=[""])
     for col in ("underlying", "pair_leader", "proxy_for_fit"):
         uni[col] = uni[col].fillna("").astype(str)
     return uni
@@ -28,7 +29,7 @@ def load_universe() -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def load_factors() -> pd.DataFrame:
     """Simulated factors with their annual volatility (``factor``, ``proxy``, ``annual_vol``)."""
-    return pd.read_csv(DATA_DIR / "factors.csv")
+    return pd.read_csv(DATA_DIR / CATALOGUE_FILES[1])
 
 
 def known_tickers() -> list[str]:

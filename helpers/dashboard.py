@@ -29,6 +29,7 @@ import json
 import math
 from urllib.parse import quote
 
+from helpers.source import DataSource
 from helpers.findings import QUESTIONS, format_value
 
 THUMB_WIDTH = 360      # pixels
@@ -81,12 +82,12 @@ def data_words(data: dict) -> tuple[str, str]:
     source = str((data or {}).get("source", ""))
     if not source:
         return "unknown", "data source not recorded"
-    if source.startswith("synthetic"):
+    ds = DataSource.from_label(source)
+    if ds.is_simulated:
         return "simulated", f"simulated market, not real prices ({source})"
-    if source.startswith("yfinance"):
+    if ds.kind == "yfinance":
         return "real", "real prices: Yahoo Finance"
-    name = source.removeprefix("csv:").rstrip("/").rsplit("/", 1)[-1]
-    return "real", f"real prices: CSV folder '{name}'"
+    return "real", f"real prices: CSV folder '{ds.name}'"
 
 
 def _href(set_path: str, file_name: str) -> str:

@@ -28,7 +28,6 @@ forward-filled.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -36,81 +35,31 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from helpers.catalogue import DATA_DIR, known_tickers, load_universe
-from helpers.reporting import atomic_write
+from helpers.catalogue import DATA_DIR, known_tickers, load_universe  # noqa: F401 (DATA_DIR: helpers.run)
+from helpers.files import atomic_write, content_hash
+from helpers.source import DataError, DataSource, Provenance, UnknownTickerError, cache_dir
+from helpers.synthetic import simulate_market
 
 FIELDS = ("Open", "High", "Low", "Close", "Volume")
-ENV_SOURCE = "QN_DATA_SOURCE"
-ENV_CACHE = "QN_CACHE_DIR"
 ENV_REFRESH = "QN_REFRESH_DATA"
 ENV_YF_TIMEOUT = "QN_YF_TIMEOUT"
 ENV_YF_TOTAL = "QN_YF_TOTAL_TIMEOUT"
-DEFAULT_SOURCE = "synthetic"
 PRICE_FIELDS = ("Open", "High", "Low", "Close")
 
 
-class DataError(ValueError):
-    """Bad input to the data layer, or data that cannot be loaded."""
-
-
-class UnknownTickerError(DataError):
-    """One or more tickers are not known to the chosen source."""
-
-    def __init__(self, tickers: list[str], source: str, hint: str = ""):
-        self.tickers = list(tickers)
-        super().__init__(f"Unknown ticker(s) for source {source!r}: {', '.join(self.tickers)}. {hint}".strip())
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a frame came from: source, tickers, first/last date and a content hash."""
-
-    source: str
-    tickers: tuple[str, ...]
-    first_date: str
-    last_date: str
-    content_hash: str
-    notes: tuple[str, ...] = ()
-
-    def banner(self) -> str:
-        """One line for reports: ``Data: <source> | n tickers | first..last | sha256 …``."""
-        line = (f"Data: {self.source} | {len(self.tickers)} tickers | "
-                f"{self.first_date}..{self.last_date} | sha256 {self.content_hash[:12]}")
-        return line + "".join(f"\n  note: {n}" for n in self.notes)
-
-    def as_dict(self) -> dict:
-        """JSON-serializable form."""
-        return {"source": self.source, "tickers": list(self.tickers), "first_date": self.first_date,
-                "last_date": self.last_date, "content_hash": self.content_hash, "notes": list(self.notes)}
-
-
 def resolve_source(source: str | os.PathLike | None = None) -> str:
-    """The source to use: the argument, else ``$QN_DATA_SOURCE``, else ``"synthetic"``.
+    """:meth:`DataSource.parse`'s string form: ``"synthetic"``, ``"synthetic:SEED"``,
+    ``"yfinance"``, ``"yfinance:refresh"`` or the absolute path of a directory (DataError otherwise)."""
+    return DataSource.parse(source).text
 
-    Returns ``"synthetic"``, ``"synthetic:SEED"`` (SEED a whole number >= 0), ``"yfinance"``,
-    ``"yfinance:refresh"`` or the absolute path of a directory; anything else is a DataError.
-    """
-    chosen = source if source not in (None, "") else os.environ.get(ENV_SOURCE) or DEFAULT_SOURCE
-    chosen = str(chosen)
-    if chosen in ("yfinance", "yfinance:refresh", "synthetic"):
-        return chosen
-    if chosen.startswith("synthetic:"):
-        seed = chosen.split(":", 1)[1]
-        if not seed.isdigit():
-            raise DataError(f"Data source {chosen!r}: the seed after 'synthetic:' must be a whole "
-                            f"number >= 0, e.g. 'synthetic:7'; got {seed!r}.")
-        return f"synthetic:{int(seed)}"
-    path = Path(chosen).expanduser()
-    if not path.is_dir():
-        raise DataError(f"Data source {chosen!r} is neither 'synthetic', 'synthetic:SEED', "
-                        f"'yfinance', 'yfinance:refresh' nor an existing directory of TICKER.csv files.")
-    return str(path.resolve())
+
+def source_of(frame: pd.DataFrame) -> DataSource:
+    """The :class:`~helpers.source.DataSource` a loaded frame came from (from its provenance)."""
+    return DataSource.from_label(provenance(frame).source)
 
 
 def provenance(frame: pd.DataFrame) -> Provenance:
@@ -126,20 +75,8 @@ def banner(frame: pd.DataFrame) -> str:
     return provenance(frame).banner()
 
 
-def content_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a frame's values (rounded to 6 significant digits), index and columns."""
-    h = hashlib.sha256()
-    h.update("|".join(map(str, frame.columns)).encode())
-    h.update(np.asarray(frame.index.strftime("%Y-%m-%d")).astype(str).tobytes())
-    values = np.asarray(frame.to_numpy(dtype=float))
-    h.update(np.char.mod("%.6g", values).tobytes())
-    return h.hexdigest()
-
-
 def _warn(message: str) -> None:
     """Warn with the first stack frame outside this module as the location."""
-    import sys
-
     level, frame = 2, sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__") == __name__:
         level += 1
@@ -220,10 +157,7 @@ def check_prices(frame: pd.DataFrame, what: str, close: str = "Close") -> None:
 # --------------------------------------------------------------------------- sources
 
 
-def _from_synthetic(tickers: list[str], source: str) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    from helpers.synthetic import simulate_market
-
-    seed = int(source.split(":", 1)[1]) if ":" in source else 0
+def _from_synthetic(tickers: list[str], seed: int) -> tuple[dict[str, pd.DataFrame], list[str]]:
     known = set(known_tickers())
     unknown = [t for t in tickers if t not in known]
     market = simulate_market(seed)
@@ -297,11 +231,6 @@ def _from_directory(tickers: list[str], directory: str) -> tuple[dict[str, pd.Da
                 continue
         per_ticker[t] = read_yahoo_csv(path)
     return per_ticker, unknown, notes
-
-
-def cache_dir() -> Path:
-    """Where yfinance downloads are cached (``$QN_CACHE_DIR`` or ``data/cache``)."""
-    return Path(os.environ.get(ENV_CACHE) or DATA_DIR / "cache")
 
 
 def normalize_yfinance(raw: pd.DataFrame, tickers: list[str]) -> dict[str, pd.DataFrame]:
@@ -591,21 +520,21 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
     tickers = _normalize_tickers(tickers)
     s, e = _parse_dates(start, end)
     load_from = _history_start(s, lookback)
-    src = resolve_source(source)
+    ds = DataSource.parse(source)
+    src = ds.path if ds.kind == "csv" else ds.label  # where, in error messages
     notes: list[str] = []
-    if src.startswith("yfinance"):
-        per_ticker, unknown = _from_yfinance(tickers, refresh or src == "yfinance:refresh")
-        src = "yfinance"
+    if ds.kind == "yfinance":
+        per_ticker, unknown = _from_yfinance(tickers, refresh or ds.refresh)
         hint = "Yahoo returned nothing for them (is the symbol right? the dollar index is DX-Y.NYB)."
-    elif src.startswith("synthetic"):
-        per_ticker, unknown = _from_synthetic(tickers, src)
+    elif ds.kind == "synthetic":
+        per_ticker, unknown = _from_synthetic(tickers, ds.seed)
         hint = f"The simulated market knows: {', '.join(known_tickers())}."
     else:
         per_ticker, unknown, notes = _from_directory(tickers, src)
         hint = f"No TICKER.csv for them in {src}."
     if unknown:
         if not drop_failed:
-            raise UnknownTickerError(unknown, src if Path(src).name == src else Path(src).name, hint)
+            raise UnknownTickerError(unknown, ds.name, hint)
         msg = f"Dropped ticker(s) that could not be loaded: {', '.join(unknown)}"
         _warn(msg)
         notes.append(msg)
@@ -614,7 +543,7 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
         raise DataError(f"None of {', '.join(tickers)} could be loaded from {src}.")
 
     for t in kept:
-        check_prices(per_ticker[t], f"{t} ({src if not Path(src).is_absolute() else Path(src).name})")
+        check_prices(per_ticker[t], f"{t} ({ds.name})")
     ends = {t: per_ticker[t]["Close"].last_valid_index() for t in kept}
     if len({d for d in ends.values()}) > 1:
         latest = max(ends.values())
@@ -636,9 +565,8 @@ def load_ohlcv(tickers, start=None, end=None, source=None, drop_failed: bool = F
     frame = frame.dropna(how="all")
     if frame.empty:
         raise DataError(f"No prices for {', '.join(kept)} between {start} and {end} in {src}.")
-    label = src if not Path(src).is_dir() else f"csv:{Path(src).name}"
     frame.attrs["provenance"] = Provenance(
-        source=label, tickers=tuple(kept), first_date=frame.index[0].date().isoformat(),
+        source=ds.label, tickers=tuple(kept), first_date=frame.index[0].date().isoformat(),
         last_date=frame.index[-1].date().isoformat(), content_hash=content_hash(frame),
         notes=tuple(notes)).as_dict()
     return frame

@@ -28,7 +28,8 @@ import pandas as pd
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from scipy import stats
 
-TRADING_DAYS = 252
+from helpers.metrics import TRADING_DAYS
+
 EULER_GAMMA = 0.5772156649015329
 
 

@@ -13,6 +13,7 @@ Only aggregate figures appear (answers, effect sizes, intervals, data provenance
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import re
@@ -20,6 +21,8 @@ import sys
 from pathlib import Path
 
 from helpers.catalogue import PROJECT_ROOT
+from helpers.source import DataSource
+from helpers.files import atomic_write_text
 
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"
 
@@ -80,10 +83,11 @@ def provenance_line(data: dict) -> str:
     if not data:
         return "data: unknown"
     source = str(data.get("source", "?"))
-    if source.startswith("synthetic"):
+    ds = DataSource.from_label(source)
+    if ds.is_simulated:
         source = f"simulated market ({source}, not real prices)"
-    elif source != "yfinance":
-        source = f"CSV folder '{Path(source.removeprefix('csv:')).name}' (real prices)"
+    elif ds.kind == "csv":
+        source = f"CSV folder '{ds.name}' (real prices)"
     tickers = data.get("tickers") or []
     return (f"{source}; {len(tickers)} tickers ({', '.join(tickers[:8])}{', ...' if len(tickers) > 8 else ''}); "
             f"{data.get('first_date', '?')} to {data.get('last_date', '?')}; sha256 {str(data.get('content_hash', ''))[:12]}")
@@ -209,8 +213,6 @@ def current_block(text: str) -> str:
 
 def differences(old: str, new: str) -> list[str]:
     """Lines that differ between two Findings blocks, as ``- old`` / ``+ new`` pairs."""
-    import difflib
-
     return [ln for ln in difflib.unified_diff(old.splitlines(), new.splitlines(), "committed", "fresh", lineterm="",
                                               n=0) if ln[:1] in "+-" and not ln.startswith(("---", "+++"))]
 
@@ -239,8 +241,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"findings: {args.readme.name} matches the run in {args.reports} ({len(runs)} notebooks)")
         return 0
-    from helpers.reporting import atomic_write_text
-
     atomic_write_text(args.readme, replace_block(text, block))
     print(f"findings: wrote {len(runs)} notebooks' findings into {args.readme}")
     return 0

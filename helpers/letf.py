@@ -1,14 +1,16 @@
-"""Leveraged-ETF decay and the long-underlying / short-leveraged hedge (notebook 01).
+"""The long-underlying / short-leveraged hedge and the decay identities (notebook 01's method).
 
-The book (the seed's economics, with its costs counted): on day 0 buy ``long_notional`` of the
+The book (the original project's economics, with its costs counted): on day 0 buy ``long_notional`` of the
 underlying and sell short ``short_notional`` of the leveraged fund (3000 / 1000 for a 3x fund:
 zero beta). Each day, after marking to market at the close, if the beta exposure
 ``shares_u * U + shares_l * L * leverage`` exceeds ``exposure_threshold`` times the long leg in
 absolute value, trade the short leg back to zero beta at that close. Long shares never change.
 
-Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest.CashConvention`:
+Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest.CashConvention`
+applied by the shared daily step :mod:`helpers.accounting` (the short's proceeds are the book's
+cash; capital is :func:`helpers.accounting.capital`):
 
-* ``mtm``   = shares_u (U_t - U_t-1) + shares_l (L_t - L_t-1), the seed's P/L;
+* ``mtm``   = shares_u (U_t - U_t-1) + shares_l (L_t - L_t-1), the original project's P/L;
 * the short's proceeds are held as cash and earn the cash rate, and the short pays the borrow
   fee, both on yesterday's short notional ``S = -shares_l * L_t-1``: ``+ (c_t - b) S``, where
   ``c_t`` is the day's cash return (a T-bill fund's daily return, e.g. SHV's, or a constant);
@@ -16,8 +18,9 @@ Money, per day t (from close t-1 to close t), with one :class:`~helpers.backtest
   re-hedge, and closing both legs on the window's last day.
 
 ``pnl`` (dollars) = mtm + c S - b S - cost. The **capital** the book ties up is the long leg
-(paid in full, never on margin) plus ``short_margin`` times the short notional (Reg T: 150% of a
-short's value held, the proceeds plus 50% of own money, so 0.5), all marked daily; the margin is
+(paid in full, never on margin) plus the convention's ``short_margin`` m times the short
+notional (Reg T: 150% of a short's value held, the proceeds plus 50% of own money, so m = 0.5),
+all marked daily; the margin is
 posted in cash and earns the cash rate too. The daily **return on capital** is
 ``(pnl + c m S) / (long + m S)`` with both at t-1, so that the excess over cash is
 ``(pnl - c long) / capital``. The book never borrows cash, so the financing spread never applies.
@@ -28,7 +31,8 @@ band gives the whole borrow x cost grid (:meth:`HedgeTotals.pnl_at`).
 
 Windows are simulated together: one Python step per day across every window (of every pair and
 band), reading prices from 1-D histories by index, so 10,000 windows need no (windows x days)
-array.
+array. The Monte Carlo study, the whole-history evidence and the answer are
+:mod:`helpers.letf_study`.
 """
 
 from __future__ import annotations
@@ -37,15 +41,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from arch.bootstrap import StationaryBootstrap
 from dateutil.relativedelta import relativedelta
-from scipy import stats
 
+from helpers import accounting
+from helpers.accounting import DailyRates
 from helpers.backtest import CashConvention
-from helpers.evidence import Interval, block_length, decide, sharpe_ci
-from helpers.metrics import beta, per_period_rate
-
-TRADING_DAYS = 252
+from helpers.metrics import TRADING_DAYS, per_period_rate
 
 
 class InsufficientHistory(ValueError):
@@ -54,17 +55,16 @@ class InsufficientHistory(ValueError):
 
 @dataclass(frozen=True)
 class HedgeParams:
-    """Book size and re-hedge rule (notionals in dollars; threshold and margin as fractions).
+    """Book size and re-hedge rule (notionals in dollars; threshold as a fraction).
 
     ``exposure_threshold``: re-hedge when |beta exposure| > threshold x long leg (0.05 = a 5% band).
-    ``short_margin``: own capital posted per dollar of short notional (Reg T initial margin: 0.5).
+    The margin on the short, which sets the capital, is the convention's ``short_margin``.
     """
 
     leverage: float = 3.0
     long_notional: float = 3000.0
     short_notional: float = 1000.0
     exposure_threshold: float = 0.05
-    short_margin: float = 0.5
 
     def __post_init__(self):
         if not np.isfinite(self.leverage) or self.leverage == 0:
@@ -72,9 +72,8 @@ class HedgeParams:
         if self.long_notional <= 0 or self.short_notional <= 0:
             raise ValueError("long_notional and short_notional must be positive dollar amounts; got "
                              f"{self.long_notional!r} and {self.short_notional!r}")
-        if self.exposure_threshold < 0 or self.short_margin < 0:
-            raise ValueError("exposure_threshold and short_margin must be >= 0; got "
-                             f"{self.exposure_threshold!r} and {self.short_margin!r}")
+        if self.exposure_threshold < 0:
+            raise ValueError(f"exposure_threshold must be >= 0; got {self.exposure_threshold!r}")
 
 
 @dataclass
@@ -117,18 +116,23 @@ class HedgeTotals:
 
     def pnl_at(self, borrow_fee, cost_bps) -> np.ndarray:
         """P/L ($) at annual borrow fees (B,) and costs in bp (K,): shape (n_windows, B, K)."""
-        db = np.array([per_period_rate(b) for b in np.atleast_1d(borrow_fee)])[None, :, None]
-        k = np.atleast_1d(np.asarray(cost_bps, dtype=float))[None, None, :] / 1e4
-        return (self.mtm + self.carry)[:, None, None] - db * self.short_sum[:, None, None] \
-            - k * self.traded[:, None, None]
+        rates, col = _grid_rates(borrow_fee, cost_bps), lambda a: a[:, None, None]  # noqa: E731
+        return col(self.mtm + self.carry) - accounting.borrow_fee(col(self.short_sum), rates) \
+            - accounting.trading_cost(col(self.traded), rates)
 
     def excess_at(self, borrow_fee, cost_bps) -> np.ndarray:
         """Annualized mean excess return on capital (over cash) at fees (B,) and costs (K,): (n, B, K)."""
-        db = np.array([per_period_rate(b) for b in np.atleast_1d(borrow_fee)])[None, :, None]
-        k = np.atleast_1d(np.asarray(cost_bps, dtype=float))[None, None, :] / 1e4
-        col = lambda a: a[:, None, None]  # noqa: E731
-        total = col(self.ret_base - self.cash_sum) - db * col(self.ret_short) - k * col(self.ret_traded)
+        rates, col = _grid_rates(borrow_fee, cost_bps), lambda a: a[:, None, None]  # noqa: E731
+        total = col(self.ret_base - self.cash_sum) - accounting.borrow_fee(col(self.ret_short), rates) \
+            - accounting.trading_cost(col(self.ret_traded), rates)
         return total / col(self.steps) * TRADING_DAYS
+
+
+def _grid_rates(borrow_fee, cost_bps) -> DailyRates:
+    """Daily rates of a borrow-fee x cost grid: fees (B,) along axis 1, costs (K,) along axis 2."""
+    db = np.array([per_period_rate(b) for b in np.atleast_1d(borrow_fee)])[None, :, None]
+    k = np.atleast_1d(np.asarray(cost_bps, dtype=float))[None, None, :] / 1e4
+    return DailyRates(0.0, db, k)
 
 
 def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first: np.ndarray,
@@ -142,8 +146,9 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
     cash : array (H,)         per-day cash return on the same days (e.g. ``convention.daily_cash``)
     first, n_days : int arrays (n,)   each window's first position in the histories and its length (>= 2)
     leverage, threshold : float or array (n,)   the fund's multiple and the re-hedge band, per window
-    params : notionals and short margin (its leverage and threshold are overridden by the arrays)
-    convention : borrow fee, cost and cash rule for ``pnl``, returns, Sharpe and drawdown
+    params : notionals (its leverage and threshold are overridden by the arrays)
+    convention : borrow fee, cost, cash rule and short margin (capital) for ``pnl``, returns,
+                 Sharpe and drawdown
     """
     u_h, l_h, c_h = (np.asarray(a, dtype=float) for a in (under, lev, cash))
     first = np.asarray(first, dtype=int)
@@ -155,8 +160,8 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         raise ValueError("a window runs outside the price history")
     k = np.broadcast_to(np.asarray(leverage, dtype=float), (n,))
     thr = np.broadcast_to(np.asarray(threshold, dtype=float), (n,))
-    m = params.short_margin
-    db, tc = convention.daily_borrow(), convention.cost
+    m = convention.short_margin
+    rates = convention.daily_rates()
     last_pos = first + n_days - 1
     u_prev, l_prev = u_h[first], l_h[first]
     if not (np.isfinite(u_prev).all() and np.isfinite(l_prev).all()):
@@ -184,9 +189,10 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         u, lv, c = u_h[pos], l_h[pos], c_h[pos]
         short_prev = -sl * l_prev
         long_prev = su * u_prev
-        capital = long_prev + m * short_prev
+        capital = accounting.capital(long_prev, short_prev, m)
         day_mtm = su * (u - u_prev) + sl * (lv - l_prev)
-        day_carry = c * short_prev
+        # the short's proceeds are the book's cash (never negative: no financing spread)
+        day_carry, day_borrow = accounting.carry(short_prev, short_prev, c, rates)
         beta_exp = su * u + sl * lv * k
         ends = alive & (t == n_days - 1)
         trade = alive & ~ends & (np.abs(beta_exp) > thr * su * u)
@@ -195,7 +201,7 @@ def simulate_windows(under: np.ndarray, lev: np.ndarray, cash: np.ndarray, first
         day_trades = np.abs(delta) * lv + np.where(ends, su * u - sl * lv, 0.0)  # re-hedge or closing
         day_traded = day_trades + pending
         pending = z()
-        day_pnl = day_mtm + day_carry - db * short_prev - tc * day_traded
+        day_pnl = day_mtm + day_carry - day_borrow - accounting.trading_cost(day_traded, rates)
         r = (day_pnl + c * m * short_prev) / capital
         e = r - c
         a = alive.astype(float)
@@ -288,7 +294,7 @@ class Window:
 
 
 def sample_windows(dates: pd.DatetimeIndex, n: int, min_years: int, rng: np.random.Generator) -> list[Window]:
-    """Draw ``n`` windows of whole years (>= min_years) at random calendar offsets, as the seed.
+    """Draw ``n`` windows of whole years (>= min_years) at random calendar offsets, as the original project.
 
     ``dates`` are the pair's common trading days. Raises InsufficientHistory when the history is
     shorter than ``min_years``.
@@ -327,116 +333,9 @@ def stack_windows(values: np.ndarray, windows: list[Window]) -> np.ndarray:
     return out
 
 
-def _multiple(leverage, fund: str) -> float:
+def fund_multiple(leverage, fund: str) -> float:
+    """The daily multiple of ``fund``: ``leverage[fund]`` (default 3) when a dict, else ``leverage``."""
     return float(leverage.get(fund, 3.0) if isinstance(leverage, dict) else leverage)
-
-
-@dataclass
-class Study:
-    """Everything notebook 01 computes from one Monte Carlo.
-
-    ``windows``: one row per (window, band) with dates, gaps and the hedge at the convention;
-    ``totals``: band -> (pair -> HedgeTotals); ``skipped``: pairs without enough history.
-    """
-
-    windows: pd.DataFrame
-    totals: dict
-    skipped: pd.DataFrame
-    convention: CashConvention
-    params: HedgeParams
-
-
-def run_study(prices: pd.DataFrame, pairs: list[list[str]], n: int, min_years: int, leverage, seed: int,
-              params: HedgeParams, convention: CashConvention, bands: list[float]) -> Study:
-    """Monte Carlo of every pair over ``n`` random windows, each simulated at every re-hedge band.
-
-    Windows are drawn from ``numpy.random.default_rng(seed)``, pair after pair (the same windows
-    for every band). All pairs and bands run in one vectorized pass.
-    """
-    rng = np.random.default_rng(seed)
-    bands = list(dict.fromkeys([*bands, params.exposure_threshold]))
-    hist_u, hist_l, hist_c, meta, skipped = [], [], [], [], []
-    offset = 0
-    for underlying, fund in pairs:
-        pair = prices[[underlying, fund]].dropna()
-        try:
-            if len(pair) < 2:
-                raise InsufficientHistory(f"{underlying}/{fund} have no common history")
-            windows = sample_windows(pair.index, n, min_years, rng)
-        except InsufficientHistory as exc:
-            skipped.append({"underlying": underlying, "leveraged": fund, "reason": str(exc)})
-            continue
-        hist_u.append(pair[underlying].to_numpy())
-        hist_l.append(pair[fund].to_numpy())
-        hist_c.append(convention.daily_cash(pair.index).to_numpy())
-        meta.append((underlying, fund, pair, windows, offset))
-        offset += len(pair)
-    skipped = pd.DataFrame(skipped, columns=["underlying", "leveraged", "reason"])
-    if not meta:
-        raise InsufficientHistory("no pair has enough history: " + "; ".join(skipped["reason"]))
-    rows, first, n_days, mult, thr = [], [], [], [], []
-    for band in bands:
-        for underlying, fund, _pair, windows, off in meta:
-            for w in windows:
-                rows.append((band, underlying, fund, w))
-                first.append(off + w.first)
-                n_days.append(w.last - w.first + 1)
-                mult.append(_multiple(leverage, fund))
-                thr.append(band)
-    res = simulate_windows(np.concatenate(hist_u), np.concatenate(hist_l), np.concatenate(hist_c),
-                           np.array(first), np.array(n_days), np.array(mult), np.array(thr), params, convention)
-    frame = _window_frame(rows, res, meta, mult)
-    totals: dict = {}
-    start = 0
-    for band in bands:
-        totals[band] = {}
-        for underlying, fund, _, windows, _ in meta:
-            sl = slice(start, start + len(windows))
-            totals[band][f"{underlying}/{fund}"] = HedgeTotals(
-                **{k: v[sl] for k, v in vars(res).items() if k != "paths"})
-            start += len(windows)
-    return Study(frame, totals, skipped, convention, params)
-
-
-def _window_frame(rows, res: HedgeTotals, meta, mult) -> pd.DataFrame:
-    """One row per (band, window): dates, level and log gap, variance drag, and the hedge's results."""
-    hist = {(u, f): pair for u, f, pair, _, _ in meta}
-    recs = []
-    for i, (band, u, f, w) in enumerate(rows):
-        pair = hist[(u, f)]
-        su, sl = pair[u].to_numpy()[w.first:w.last + 1], pair[f].to_numpy()[w.first:w.last + 1]
-        ru = su[1:] / su[:-1] - 1.0
-        b = mult[i]
-        recs.append({"band": band, "underlying": u, "leveraged": f, "pair": f"{u}/{f}", "years": w.years,
-                     "start": w.start, "end": w.end, "days": w.last - w.first + 1,
-                     "gap": float(np.prod(1.0 + b * ru) - sl[-1] / sl[0]),
-                     "log_gap": float(np.log(sl[-1] / sl[0]) - b * np.log(su[-1] / su[0])),
-                     "theory": float(variance_drag(ru, b)), "realized_var": float(np.sum(ru**2))})
-    frame = pd.DataFrame(recs)
-    for name in ("pnl", "rehedges", "ann_return", "ann_excess", "sharpe", "max_drawdown"):
-        frame[name] = getattr(res, name)
-    frame["rehedges_per_year"] = res.rehedges / res.years
-    return frame
-
-
-def default_windows(study: Study) -> pd.DataFrame:
-    """The Monte Carlo rows at the default re-hedge band."""
-    return study.windows[study.windows["band"] == study.params.exposure_threshold].reset_index(drop=True)
-
-
-def sensitivity(study: Study, borrow_fees: list[float], costs_bps: list[float], band: float | None = None) -> pd.DataFrame:
-    """Mean P/L ($), share of windows with P/L > 0 and mean excess return on capital, for every
-    pair x borrow fee x cost at one band (default: the study's): long format, one row per cell."""
-    band = study.params.exposure_threshold if band is None else band
-    recs = []
-    for pair, tot in study.totals[band].items():
-        pnl = tot.pnl_at(borrow_fees, costs_bps)
-        exc = tot.excess_at(borrow_fees, costs_bps)
-        for i, b in enumerate(borrow_fees):
-            for j, k in enumerate(costs_bps):
-                recs.append({"pair": pair, "borrow_fee": b, "cost_bps": k, "mean P/L ($)": pnl[:, i, j].mean(),
-                             "P/L > 0": (pnl[:, i, j] > 0).mean(), "excess return on capital": exc[:, i, j].mean()})
-    return pd.DataFrame(recs)
 
 
 def breakeven_fee(mean_base: float, mean_per_daily_fee: float) -> float:
@@ -449,55 +348,8 @@ def breakeven_fee(mean_base: float, mean_per_daily_fee: float) -> float:
     return float((1.0 + mean_base / mean_per_daily_fee) ** TRADING_DAYS - 1.0)
 
 
-def breakeven_table(study: Study) -> pd.DataFrame:
-    """Per pair at the study's band and cost, over the Monte Carlo windows: the borrow fee at which
-    the mean P/L per window is zero (the issue's ``breakeven_borrow_fee``), and the fee at which the
-    mean over windows of the return on capital equals the cash rate."""
-    cost = study.convention.cost
-    rows = []
-    for pair, t in study.totals[study.params.exposure_threshold].items():
-        pnl_base = (t.mtm + t.carry - cost * t.traded).mean()
-        exc_base = ((t.ret_base - t.cash_sum - cost * t.ret_traded) / t.steps).mean()
-        rows.append({"pair": pair, "break-even fee (P/L = 0)": breakeven_fee(pnl_base, t.short_sum.mean()),
-                     "break-even fee (return = cash)": breakeven_fee(exc_base, (t.ret_short / t.steps).mean())})
-    return pd.DataFrame(rows, columns=["pair", "break-even fee (P/L = 0)", "break-even fee (return = cash)"]
-                        ).set_index("pair")
-
-
-def band_table(study: Study) -> pd.DataFrame:
-    """Per pair and re-hedge band at the study's convention, means over windows: re-hedges a year,
-    P/L, share of windows with P/L > 0, excess return on capital, Sharpe (in excess of cash)."""
-    g = study.windows.groupby(["pair", "band"], sort=False)
-    out = g.agg(**{"re-hedges / yr": ("rehedges_per_year", "mean"), "mean P/L ($)": ("pnl", "mean"),
-                   "P/L > 0": ("pnl", lambda s: (s > 0).mean()),
-                   "mean excess return": ("ann_excess", "mean"), "mean Sharpe": ("sharpe", "mean")})
-    return out
-
-
-def capital_table(study: Study) -> pd.DataFrame:
-    """Per pair at the default band, over the Monte Carlo windows: the return on capital
-    (annualized, mean daily x 252) as a mean and 10th / 50th / 90th percentiles across windows,
-    the mean excess over cash, the share of windows beating cash, and the median across windows
-    of the Sharpe ratio (in excess of cash) and of the maximum drawdown."""
-    w = default_windows(study)
-    g = w.groupby("pair", sort=False)
-    q = lambda p: ("ann_return", lambda s: s.quantile(p))  # noqa: E731
-    return g.agg(**{"windows": ("pnl", "size"), "mean P/L ($)": ("pnl", "mean"),
-                    "mean return": ("ann_return", "mean"), "p10 return": q(0.1), "median return": q(0.5),
-                    "p90 return": q(0.9), "mean excess": ("ann_excess", "mean"),
-                    "windows beating cash": ("ann_excess", lambda s: (s > 0).mean()),
-                    "median Sharpe": ("sharpe", "median"), "median max drawdown": ("max_drawdown", "median")})
-
-
-def band_grid(study: Study, borrow_fees: list[float], cost_bps: float) -> pd.DataFrame:
-    """:func:`sensitivity` at every re-hedge band of the study for one cost: long format with a
-    ``band`` column (the grid's band dimension)."""
-    return pd.concat([sensitivity(study, borrow_fees, [cost_bps], band).assign(band=band)
-                      for band in study.totals], ignore_index=True)
-
-
 def book_params(leverage, pairs: list[list[str]], long_notional: float, short_notional: float,
-                exposure_threshold: float, short_margin: float) -> HedgeParams:
+                exposure_threshold: float) -> HedgeParams:
     """The notebook's :class:`HedgeParams`, with the fund multiple taken from ``leverage``.
 
     The book opens at zero beta only if ``short_notional * multiple == long_notional``; raises
@@ -505,380 +357,12 @@ def book_params(leverage, pairs: list[list[str]], long_notional: float, short_no
     funds of different multiples in one run).
     """
     implied = long_notional / short_notional
-    bad = {fund: _multiple(leverage, fund) for _, fund in pairs
-           if not np.isclose(_multiple(leverage, fund), implied)}
+    bad = {fund: fund_multiple(leverage, fund) for _, fund in pairs
+           if not np.isclose(fund_multiple(leverage, fund), implied)}
     if bad:
         raise ValueError(f"the book opens at zero beta only if short_notional = long_notional / multiple; "
                          f"{long_notional:g} / {short_notional:g} = {implied:g}x, but the multiples are {bad}: "
                          "set short_notional to long_notional / leverage and run funds of different multiples "
                          "separately")
-    return HedgeParams(implied, long_notional, short_notional, exposure_threshold, short_margin)
+    return HedgeParams(implied, long_notional, short_notional, exposure_threshold)
 
-
-def full_history(prices: pd.DataFrame, pairs: list[list[str]], leverage, params: HedgeParams,
-                 convention: CashConvention, min_days: int = 2 * TRADING_DAYS
-                 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The book run once over each pair's whole common history.
-
-    Returns ``(history, dropped)``: ``history`` maps pair -> daily frame (dated, the opening day
-    dropped) with ``returns`` (on capital), ``cash`` (the day's cash return) and ``short_weight``
-    (yesterday's short notional / capital); ``dropped`` lists the pairs with fewer than
-    ``min_days`` common days (columns pair, reason), which are not evaluated.
-    """
-    out, dropped = {}, []
-    for underlying, fund in pairs:
-        pair = prices[[underlying, fund]].dropna()
-        name = f"{underlying}/{fund}"
-        if len(pair) < min_days:
-            dropped.append({"pair": name, "reason": f"{len(pair)} common days, fewer than {min_days}"})
-            continue
-        cash = convention.daily_cash(pair.index).to_numpy()
-        res = simulate_windows(pair[underlying].to_numpy(), pair[fund].to_numpy(), cash, np.array([0]),
-                               np.array([len(pair)]), _multiple(leverage, fund), params.exposure_threshold,
-                               params, convention, keep_paths=True)
-        out[name] = pd.DataFrame({"returns": res.paths["returns"][0], "cash": cash,
-                                  "short_weight": res.paths["short_weight"][0]}, index=pair.index).iloc[1:]
-    return out, pd.DataFrame(dropped, columns=["pair", "reason"])
-
-
-def evidence_period(prices: pd.DataFrame, history: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """``prices`` trimmed to the dates the evidence covers: from the earliest opening day (the
-    day before a history's first return) to the latest last day over the evaluated pairs."""
-    if not history:
-        return prices.iloc[:0]
-    starts, ends = [], []
-    for d in history.values():
-        i = prices.index.get_indexer([d.index[0]])[0]
-        starts.append(prices.index[max(i - 1, 0)])
-        ends.append(d.index[-1])
-    return prices.loc[min(starts):max(ends)]
-
-
-def mean_ci(x, reps: int = 1000, seed: int = 0, level: float = 0.95, scale: float = TRADING_DAYS) -> Interval:
-    """``scale`` x mean of a daily series with a stationary block-bootstrap interval (blocks of
-    consecutive days, Politis-White length): the mean of an annualized excess return."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) < 10:
-        return Interval(float("nan"), float("nan"), float("nan"), level)
-    b = block_length(x)
-    bs = StationaryBootstrap(b, x, seed=np.random.default_rng(seed))
-    draws = np.array([pos[0].mean() for pos, _ in bs.bootstrap(reps)]) * scale
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return Interval(float(x.mean() * scale), float(low), float(high), level, b)
-
-
-def calendar_year_ci(x: pd.Series, min_days: int = 200, level: float = 0.95) -> tuple[Interval, int]:
-    """Mean over non-overlapping calendar years of each year's annualized mean (daily mean x 252)
-    of a dated daily series, with a t-interval over the years: the cross-check of the block
-    bootstrap that needs no block length. Only years with >= ``min_days`` days count.
-
-    Returns ``(interval, n_years)``; the interval is NaN with fewer than 3 years.
-    """
-    x = pd.Series(x).dropna()
-    g = x.groupby(x.index.year)
-    years = (g.mean()[g.size() >= min_days] * TRADING_DAYS).to_numpy()
-    n = len(years)
-    if n < 3:
-        return Interval(float(years.mean()) if n else float("nan"), float("nan"), float("nan"), level), n
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * years.std(ddof=1) / np.sqrt(n)
-    return Interval(float(years.mean()), float(years.mean() - half), float(years.mean() + half), level), n
-
-
-def breakeven_return_cash(d: pd.DataFrame, convention: CashConvention, reps: int = 1000, seed: int = 0,
-                          level: float = 0.95) -> Interval:
-    """Annual borrow fee at which the whole-history mean return on capital equals the cash rate,
-    with a stationary block-bootstrap interval (days resampled in blocks, jointly).
-
-    Positions and capital do not depend on the fee, so each day's excess return is linear in the
-    daily borrow rate: e_t(b) = e_t(b0) - (b - b0) w_t with w_t = ``short_weight``. The break-even
-    daily rate is b0 + mean(e) / mean(w), annualized by compounding (:func:`breakeven_fee`).
-    """
-    e = (d["returns"] - d["cash"]).to_numpy()
-    w = d["short_weight"].to_numpy()
-    ok = np.isfinite(e) & np.isfinite(w)
-    e, w = e[ok], w[ok]
-    if len(e) < 10:
-        return Interval(float("nan"), float("nan"), float("nan"), level)
-    db0 = convention.daily_borrow()
-    fee = lambda e_, w_: breakeven_fee(e_.mean() + db0 * w_.mean(), w_.mean())  # noqa: E731
-    b = block_length(e)
-    bs = StationaryBootstrap(b, np.column_stack([e, w]), seed=np.random.default_rng(seed))
-    draws = np.array([fee(pos[0][:, 0], pos[0][:, 1]) for pos, _ in bs.bootstrap(reps)])
-    tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(draws, [tail, 100 - tail])
-    return Interval(fee(e, w), float(low), float(high), level, b)
-
-
-def evidence_table(history: dict[str, pd.DataFrame], convention: CashConvention, reps: int = 1000,
-                   seed: int = 0) -> pd.DataFrame:
-    """Per pair, from the whole-history daily returns on capital: years; annualized return on
-    capital and its excess over cash, each with a 95% stationary block-bootstrap interval
-    (``block`` = mean block length in days); the excess's t-interval over non-overlapping
-    calendar years (``cal years`` of them); Sharpe over cash with its interval; max drawdown;
-    and the borrow fee at which the return equals cash, with its interval."""
-    rows = []
-    for pair, d in history.items():
-        excess = d["returns"] - d["cash"]
-        ret = mean_ci(d["returns"].to_numpy(), reps, seed)
-        ci = mean_ci(excess.to_numpy(), reps, seed)
-        cal, n_years = calendar_year_ci(excess)
-        sr = sharpe_ci(excess, reps=reps, seed=seed)
-        fee = breakeven_return_cash(d, convention, reps, seed)
-        equity = (1.0 + d["returns"]).cumprod()
-        rows.append({"pair": pair, "years": len(d) / TRADING_DAYS,
-                     "return on capital": ret.estimate, "return low": ret.low, "return high": ret.high,
-                     "excess": ci.estimate, "excess low": ci.low, "excess high": ci.high, "block": ci.block,
-                     "cal years": n_years, "cal low": cal.low, "cal high": cal.high,
-                     "Sharpe": sr.estimate, "Sharpe low": sr.low, "Sharpe high": sr.high,
-                     "max drawdown": float(np.minimum(equity / np.maximum(equity.cummax(), 1.0) - 1.0, 0.0).min()),
-                     "fee (return = cash)": fee.estimate, "fee low": fee.low, "fee high": fee.high})
-    return pd.DataFrame(rows).set_index("pair")
-
-
-def model_checks(prices: pd.DataFrame, pairs: list[list[str]], leverage, horizon: pd.DataFrame,
-                 beta_tol: float = 0.2) -> pd.DataFrame:
-    """Per pair: is the fund the multiple the book is sized for?
-
-    ``fitted beta``: OLS slope of the fund's daily returns on its underlying's over their common
-    history; ``beta flag`` when it is more than ``beta_tol`` from the multiple (the book sized
-    for the multiple is then not beta-neutral). ``slope flag`` when the 95% interval of the
-    annual log gap's slope on realized variance (:func:`horizon_table`) excludes the theory's
-    -(b^2-b)/2.
-    """
-    rows = []
-    for underlying, fund in pairs:
-        name = f"{underlying}/{fund}"
-        r = prices[[underlying, fund]].dropna().pct_change(fill_method=None).iloc[1:]
-        b = _multiple(leverage, fund)
-        fitted = beta(r[fund], r[underlying]) if len(r) > 2 else float("nan")
-        h = horizon.loc[name] if name in horizon.index else None
-        low, high = (h["slope low"], h["slope high"]) if h is not None else (np.nan, np.nan)
-        theory = -(b**2 - b) / 2
-        rows.append({"pair": name, "multiple": b, "fitted beta": fitted, "beta flag": bool(abs(fitted - b) > beta_tol),
-                     "slope on var": h["slope on var"] if h is not None else np.nan, "slope low": low,
-                     "slope high": high, "theory slope": theory,
-                     "slope flag": bool(np.isfinite(low) and not low <= theory <= high)})
-    return pd.DataFrame(rows).set_index("pair")
-
-
-def _side(low: float, high: float) -> int:
-    """+1 when an interval lies above zero, -1 below, 0 when it includes zero or is NaN."""
-    return 1 if low > 0 else -1 if high < 0 else 0
-
-
-def _cash_label(convention: CashConvention) -> str:
-    if isinstance(convention.cash_rate, pd.Series):
-        return f"cash = {convention.cash_rate.attrs.get('ticker', 'a T-bill fund')}'s daily return (T-bills)"
-    return f"cash = {float(convention.cash_rate):.1%} a year"
-
-
-def answer_text(evidence: pd.DataFrame, convention: CashConvention, params: HedgeParams,
-                breakeven_pnl: pd.Series, checks: pd.DataFrame | None = None,
-                not_evaluated: dict[str, str] | None = None) -> str:
-    """The notebook's answer from :func:`evidence_table`.
-
-    Per pair: the return on capital and its excess over cash (95% block-bootstrap interval), the
-    calendar-year cross-check, a decision, Sharpe, the fee at which the return equals cash
-    (whole history, with its interval) and the fee at which the mean P/L over windows is zero
-    (``breakeven_pnl``; NaN: the pair was not in the Monte Carlo). A pair beats or trails cash
-    only when both intervals exclude zero on the same side (the more conservative reading);
-    otherwise the disagreement is stated. ``checks`` (:func:`model_checks`) flags pairs whose
-    fund is not the multiple the book is sized for; ``not_evaluated`` maps pairs left out to why.
-    """
-    head = (f"The long-underlying / short-{params.leverage:g}x book, re-hedged on a "
-            f"{params.exposure_threshold:.2%} band, at a {convention.borrow_fee:.1%} borrow fee and "
-            f"{convention.cost_bps:g} bp per side, {_cash_label(convention)}, on capital = long leg + "
-            f"{params.short_margin:.0%} margin on the short, over each pair's whole history (intervals: "
-            "stationary block bootstrap over days; cross-check: t-interval over calendar years; a pair "
-            "beats or trails cash only when both agree).")
-    lines, beats, trails, ties, flagged = [head], [], [], [], []
-    pct2 = "+.2%"
-    for pair, r in evidence.iterrows():
-        iv = Interval(r["excess"], r["excess low"], r["excess high"])
-        boot, cal = _side(iv.low, iv.high), _side(r["cal low"], r["cal high"])
-        cal_txt = (f"over {r['cal years']:.0f} calendar years {r['cal low']:{pct2}} to {r['cal high']:{pct2}}"
-                   if np.isfinite(r["cal low"]) else f"only {r['cal years']:.0f} calendar years: no year interval")
-        if boot == cal:
-            verdict = decide(iv, f"the {pair} book", "cash", "annual return on capital", fmt=pct2)
-            verdict += f" The calendar-year interval agrees ({cal_txt})."
-            side = boot
-        else:
-            word = {1: "beats cash", -1: "trails cash", 0: "does not differ from cash"}
-            verdict = (f"The block bootstrap says the {pair} book {word[boot]} (excess {iv.estimate:{pct2}}, "
-                       f"95% CI {iv.low:{pct2}} to {iv.high:{pct2}}) but the calendar-year interval "
-                       f"({cal_txt}) {'includes zero' if cal == 0 else 'excludes zero'}: the two disagree, so "
-                       "no evidence either way (the more conservative reading).")
-            side = 0
-        fee_cash = (f"the whole-history return equals cash at a borrow fee of {r['fee (return = cash)']:.1%} "
-                    f"(95% CI {r['fee low']:.1%} to {r['fee high']:.1%})"
-                    + (", i.e. it earns less than cash even at a zero fee" if r["fee (return = cash)"] < 0 else ""))
-        pnl_fee = breakeven_pnl.get(pair, float("nan"))
-        fee_pnl = ("the pair is not in the Monte Carlo (its history is shorter than min_years)"
-                   if not np.isfinite(pnl_fee) else f"the mean P/L over the Monte Carlo windows is zero at {pnl_fee:.1%}")
-        lines.append(f"{pair}: return on capital {r['return on capital']:+.2%} a year (95% CI "
-                     f"{r['return low']:+.2%} to {r['return high']:+.2%}). {verdict} Sharpe over cash "
-                     f"{r['Sharpe']:+.2f} (95% CI {r['Sharpe low']:+.2f} to {r['Sharpe high']:+.2f}). Break-even: "
-                     f"{fee_cash}; {fee_pnl}.")
-        if checks is not None and pair in checks.index:
-            c = checks.loc[pair]
-            notes = []
-            if c["beta flag"]:
-                notes.append(f"its fitted beta is {c['fitted beta']:.2f}, not {c['multiple']:g}, so the book sized "
-                             f"for {c['multiple']:g}x is not beta-neutral")
-            if c["slope flag"]:
-                notes.append(f"its log-gap slope on variance, {c['slope on var']:.2f} (95% CI {c['slope low']:.2f} "
-                             f"to {c['slope high']:.2f}), excludes the theory's {c['theory slope']:.2f}")
-            if notes:
-                lines.append(f"Caution on {pair}: " + "; ".join(notes) + ".")
-                flagged.append(pair)
-        (beats if side > 0 else trails if side < 0 else ties).append(pair)
-    name = lambda xs: ", ".join(xs) if xs else "none"  # noqa: E731
-    lines.append(f"Beats cash: {name(beats)}. Trails cash: {name(trails)}. No evidence either way: {name(ties)}."
-                 + (f" Flagged (fund not a clean daily-reset multiple, see the cautions): {name(flagged)}." if flagged else ""))
-    if not_evaluated:
-        lines.append("Not evaluated: " + "; ".join(f"{p} ({why})" for p, why in not_evaluated.items()) + ".")
-    return "\n".join(lines)
-
-
-def annual_gaps(prices: pd.DataFrame, pairs: list[list[str]], leverage) -> pd.DataFrame:
-    """Non-overlapping calendar years of each pair: log gap, variance drag and realized variance.
-
-    The log gap log(L_T/L_0) - b log(S_T/S_0) is additive over consecutive periods, so a
-    window's log gap is the sum of its years' and its expectation grows linearly with the horizon.
-    Only complete years with at least 200 common days are kept.
-    """
-    recs = []
-    for underlying, fund in pairs:
-        pair = prices[[underlying, fund]].dropna()
-        b = _multiple(leverage, fund)
-        r = pair.pct_change(fill_method=None).iloc[1:]
-        for year, g in r.groupby(r.index.year):
-            if len(g) < 200:
-                continue
-            ru, rl = g[underlying].to_numpy(), g[fund].to_numpy()
-            recs.append({"pair": f"{underlying}/{fund}", "year": int(year),
-                         "log_gap": float(np.log1p(rl).sum() - b * np.log1p(ru).sum()),
-                         "theory": float(variance_drag(ru, b)), "realized_var": float(np.sum(ru**2)),
-                         "ideal_growth": float(np.prod(1.0 + b * ru)), "fund_growth": float(np.prod(1.0 + rl)),
-                         "multiple": b})
-    return pd.DataFrame(recs)
-
-
-def horizon_table(annual: pd.DataFrame) -> pd.DataFrame:
-    """Per pair, on non-overlapping years: mean annual log gap with a t-interval, share of years
-    with a negative log gap, and the slope of the annual log gap on realized variance (OLS, 95%
-    interval) beside the theory's -(b^2-b)/2, with the correlation of realized and theory."""
-    rows = []
-    for pair, g in annual.groupby("pair", sort=False):
-        x = g["log_gap"].to_numpy()
-        n = len(x)
-        se = x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        q = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
-        fit = stats.linregress(g["realized_var"], g["log_gap"]) if n > 2 else None
-        qs = stats.t.ppf(0.975, n - 2) if n > 2 else np.nan
-        b = g["multiple"].iloc[0]
-        rows.append({"pair": pair, "years": n, "mean log gap / yr": x.mean(), "low": x.mean() - q * se,
-                     "high": x.mean() + q * se, "years with gap < 0": (x < 0).mean(),
-                     "slope on var": fit.slope if fit else np.nan,
-                     "slope low": fit.slope - qs * fit.stderr if fit else np.nan,
-                     "slope high": fit.slope + qs * fit.stderr if fit else np.nan,
-                     "theory slope": -(b**2 - b) / 2,
-                     "corr(realized, theory)": np.corrcoef(g["log_gap"], g["theory"])[0, 1] if n > 2 else np.nan,
-                     "drag beyond theory / yr": float((g["log_gap"] - g["theory"]).mean())})
-    return pd.DataFrame(rows).set_index("pair")
-
-
-def gap_by_horizon(annual: pd.DataFrame, horizons=(1, 2, 3, 4, 5)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean level gap and mean log gap over non-overlapping blocks of ``h`` consecutive years
-    (pair x h). The log gap of a block is the sum of its years'; the level gap is the ideal
-    growth minus the fund's growth over the block (products of the years' growth factors)."""
-    level, log = {}, {}
-    for pair, g in annual.groupby("pair", sort=False):
-        g = g.sort_values("year")
-        for h in horizons:
-            blocks = np.arange(len(g)) // h
-            full = pd.Series(blocks).value_counts()
-            keep = np.isin(blocks, full[full == h].index)
-            if not keep.any():
-                continue
-            b = g[keep].groupby(blocks[keep])
-            log[(pair, h)] = b["log_gap"].sum().mean()
-            level[(pair, h)] = (b["ideal_growth"].prod() - b["fund_growth"].prod()).mean()
-    order = list(dict.fromkeys(annual["pair"]))
-    as_table = lambda d: pd.Series(d).unstack().reindex(order).rename_axis(index="pair", columns="years")  # noqa: E731
-    return as_table(level), as_table(log)
-
-
-def monotone_pairs(table: pd.DataFrame, increasing: bool = True) -> tuple[list[str], list[str]]:
-    """Rows of a pair x horizon table that are monotone along the horizon (NaN cells skipped), and the rest."""
-    yes, no = [], []
-    for pair, row in table.iterrows():
-        v = row.dropna().to_numpy()
-        ok = bool(np.all(np.diff(v) >= 0)) if increasing else bool(np.all(np.diff(v) <= 0))
-        (yes if ok else no).append(pair)
-    return yes, no
-
-
-def pair_summary(windows: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: windows, mean/median level gap, mean log gap, fitted daily beta of fund on underlying."""
-    rows = []
-    for (u, lv), g in windows.groupby(["underlying", "leveraged"], sort=False):
-        r = prices[[u, lv]].pct_change(fill_method=None)
-        rows.append({"pair": f"{u}/{lv}", "windows": len(g), "mean years": g["years"].mean(),
-                     "mean gap": g["gap"].mean(), "median gap": g["gap"].median(),
-                     "mean log gap": g["log_gap"].mean(), "fitted beta": beta(r[lv], r[u])})
-    return pd.DataFrame(rows).set_index("pair")
-
-
-def theory_note(source: str) -> str:
-    """What agreement with the variance-drag formula means on this data source."""
-    if source.startswith("synthetic"):
-        return ("On the simulated market each fund is built as a daily-reset multiple of its underlying "
-                "(plus a fitted drag and noise), so agreement with the variance-drag formula checks the code, "
-                "not the theory.")
-    return ("On real prices this table is evidence: the funds' actual daily-reset mechanics, fees and "
-            "tracking decide how closely the log gap follows the variance drag.")
-
-
-def example_window(prices: pd.DataFrame, row: pd.Series, params: HedgeParams,
-                   convention: CashConvention) -> pd.DataFrame:
-    """Daily paths of one Monte Carlo window: growth of 1 in the underlying, the fund, the ideal
-    multiple, and the book's cumulative P/L in dollars at the convention."""
-    pair = prices[[row["underlying"], row["leveraged"]]].loc[row["start"]:row["end"]].dropna()
-    u, lv = pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()
-    cash = convention.daily_cash(pair.index).to_numpy()
-    res = simulate_hedge(u, lv, params, convention, cash=cash)
-    ideal = np.concatenate([[1.0], ideal_path(u[1:] / u[:-1] - 1.0, params.leverage)])
-    return pd.DataFrame({row["underlying"]: u / u[0], row["leveraged"]: lv / lv[0],
-                         f"ideal {params.leverage:g}x": ideal, "hedge P/L ($)": np.cumsum(res.paths["pnl"][0])},
-                        index=pair.index)
-
-
-def sensitivity_heatmaps(grid: pd.DataFrame):
-    """Heatmaps of :func:`sensitivity`: mean P/L (top) and share of windows with P/L > 0 (bottom),
-    borrow fee (rows) x cost in bp (columns), one column of panels per pair. Returns the figure."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import TwoSlopeNorm
-
-    names = list(dict.fromkeys(grid["pair"]))
-    fig, axes = plt.subplots(2, len(names), figsize=(2.4 * len(names), 6.2), squeeze=False)
-    for j, pair in enumerate(names):
-        g = grid[grid["pair"] == pair]
-        for i, (value, fmt, center) in enumerate([("mean P/L ($)", "{:,.0f}", 0.0), ("P/L > 0", "{:.2f}", 0.5)]):
-            t = g.pivot(index="borrow_fee", columns="cost_bps", values=value)
-            v = t.to_numpy()
-            span = max(np.nanmax(np.abs(v - center)), 1e-9)
-            ax = axes[i, j]
-            ax.imshow(v, cmap="RdYlGn", norm=TwoSlopeNorm(center, center - span, center + span), aspect="auto")
-            for (r, c), x in np.ndenumerate(v):
-                ax.text(c, r, fmt.format(x), ha="center", va="center", fontsize=6.5)
-            ax.set_xticks(range(v.shape[1]), [f"{k:g}" for k in t.columns], fontsize=7)
-            ax.set_yticks(range(v.shape[0]), [f"{b:.1%}" for b in t.index] if j == 0 else [], fontsize=7)
-            ax.set_title(f"{pair}\n{value}", fontsize=8)
-            ax.set_xlabel("cost (bp)", fontsize=7)
-            if j == 0:
-                ax.set_ylabel("borrow fee / yr", fontsize=7)
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.92, bottom=0.08, wspace=0.15, hspace=0.45)
-    return fig

@@ -7,7 +7,7 @@ close of t-1::
 
     L_t = clip(clip(target_vol / vol_{t-1}, lev_min, lev_max) * brake(dd_{t-1}), lev_min, lev_max)
 
-Accounting follows the one :class:`helpers.backtest.CashConvention`: cash (``L < 1``) earns
+Accounting is the one convention's daily step (:mod:`helpers.accounting`): cash (``L < 1``) earns
 the daily cash rate, borrowed cash (``L > 1``) pays the cash rate plus the financing spread,
 and trades cost ``cost_bps`` per side of the notional traded. Between resets the exposure
 drifts with prices (``L (1 + r_t) / (1 + R_t)`` of equity after day t), so holding a target
@@ -31,9 +31,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from helpers import accounting
 from helpers.backtest import CashConvention
+from helpers.metrics import TRADING_DAYS
 
-TRADING_DAYS = 252
 COLUMNS = ("leverage", "ret", "equity", "drawdown", "interest", "financing", "cost", "traded")
 
 
@@ -107,7 +108,7 @@ def dd_scale_factor(dd, dd1, dd2, min_scale):
 def trailing_vol(returns: pd.Series, lookback: int, same_day: bool = False) -> np.ndarray:
     """Annualized rolling volatility (ddof=0) known when day t's leverage is set: through t-1.
 
-    ``same_day=True`` includes day t's own return (the seed's look-ahead), for comparison only.
+    ``same_day=True`` includes day t's own return (the original project's look-ahead), for comparison only.
     Returns an array (n_days,), NaN until ``lookback`` returns are available.
     """
     vol = returns.rolling(lookback).std(ddof=0).to_numpy() * np.sqrt(TRADING_DAYS)
@@ -127,7 +128,7 @@ def simulate(base: pd.Series | pd.DataFrame, params: Sequence[OverlayParams], co
         parameter set its own base (e.g. different rebalance frequencies), NaN-free.
     params : list of OverlayParams (n_params)
     convention : CashConvention  cash rate, financing spread and trading cost
-    same_day_vol : bool  the seed's look-ahead volatility, for comparison only
+    same_day_vol : bool  the original project's look-ahead volatility, for comparison only
 
     Returns
     -------
@@ -163,7 +164,8 @@ def simulate(base: pd.Series | pd.DataFrame, params: Sequence[OverlayParams], co
         raw = np.where(np.isfinite(vol) & (vol > 0), target / vol, 1.0)
     lev_vol = np.where(use_vol, np.clip(raw, lo, hi), np.clip(1.0, lo, hi))
     cash = convention.daily_cash(frame.index).to_numpy(dtype=float)
-    spread, tc = convention.daily_spread(), convention.cost
+    rates = convention.daily_rates()
+    spread = rates.spread
     out = {c: np.empty((n, k)) for c in COLUMNS if c != "drawdown"}
     eq, peak, exposure = np.ones(k), np.ones(k), np.ones(k)
     for t in range(n):
@@ -171,14 +173,15 @@ def simulate(base: pd.Series | pd.DataFrame, params: Sequence[OverlayParams], co
         wanted = np.clip(lev_vol[t] * scale, lo, hi)
         lev = np.where(t % every == 0, wanted, exposure)
         traded = np.abs(lev - exposure)
-        carry = (1.0 - lev) * cash[t] - np.maximum(lev - 1.0, 0.0) * spread
-        ret = lev * r[t] + carry - tc * traded
+        carry = accounting.interest(1.0 - lev, cash[t], rates)  # cash is 1 - L per unit of equity
+        cost = accounting.trading_cost(traded, rates)
+        ret = lev * r[t] + carry - cost
         eq = eq * (1.0 + ret)
         peak = np.maximum(peak, eq)
         exposure = lev * (1.0 + r[t]) / (1.0 + ret)
         out["leverage"][t], out["ret"][t], out["equity"][t] = lev, ret, eq
         out["interest"][t], out["financing"][t] = carry, np.maximum(lev - 1.0, 0.0) * (cash[t] + spread)
-        out["cost"][t], out["traded"][t] = tc * traded, traded
+        out["cost"][t], out["traded"][t] = cost, traded
     frames = {c: pd.DataFrame(v, index=frame.index) for c, v in out.items()}
     frames["drawdown"] = frames["equity"] / np.maximum(frames["equity"].cummax(), 1.0) - 1.0
     return {c: frames[c] for c in COLUMNS}

@@ -20,10 +20,12 @@ from arch.bootstrap import StationaryBootstrap
 
 from helpers import evidence, metrics, portfolio
 from helpers.backtest import BacktestResult, CashConvention, run_backtest
+from helpers.files import atomic_write_text
+from helpers.metrics import TRADING_DAYS
 from helpers.overlay import OverlayParams, ablation_params, column, constant_leverage, simulate
+from helpers.reporting import project_path
 
 NOTEBOOK = "05_drawdown_aware_leverage"
-TRADING_DAYS = 252
 OVERLAY = "vol targeting + brake"
 MATCHED = "matched constant leverage"
 BASE = "base (1x)"
@@ -430,7 +432,7 @@ def recorded(e: OverlayEvidence, table: pd.DataFrame) -> dict:
 
 def daily_series(rets: pd.DataFrame, prices: pd.DataFrame, base: BacktestResult,
                  overlay: pd.DataFrame) -> pd.DataFrame:
-    """The seed's daily CSV columns: prices, per-asset returns ``ret_X``, weights ``w_X``, the base
+    """The original project's daily CSV columns: prices, per-asset returns ``ret_X``, weights ``w_X``, the base
     portfolio (``ret_port_base``, ``equity_base``, ``dd_base``) and the overlay (``leverage``,
     ``ret_port_dyn``, ``equity_dyn``, ``dd_dyn``), on the overlay's dates."""
     idx = overlay.index
@@ -468,8 +470,6 @@ def run_folder(output_dir: str | Path | None) -> Path:
     the project root unless absolute. ``None`` (interactive use, nbval): a fresh temporary folder
     (``05_outputs-*`` under the system's temporary directory), never a fixed path under ``reports/``.
     """
-    from helpers.reporting import project_path
-
     if output_dir not in (None, ""):
         return project_path(output_dir)
     return Path(tempfile.mkdtemp(prefix="05_outputs-"))
@@ -477,8 +477,6 @@ def run_folder(output_dir: str | Path | None) -> Path:
 
 def write_outputs(folder: Path, daily: pd.DataFrame, summary: dict) -> list[Path]:
     """Write ``dd_leverage_series.csv`` and ``dd_leverage_summary.json`` atomically into ``folder``."""
-    from helpers.reporting import atomic_write_text
-
     csv, js = folder / "dd_leverage_series.csv", folder / "dd_leverage_summary.json"
     atomic_write_text(csv, daily.to_csv(date_format="%Y-%m-%d"))
     atomic_write_text(js, json.dumps(summary, indent=2, default=str))

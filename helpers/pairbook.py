@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers import metrics
-from helpers.backtest import TRADING_DAYS, CashConvention
+from helpers import accounting, metrics
+from helpers.backtest import CashConvention
+from helpers.metrics import TRADING_DAYS
 
 
 def leg_weights(beta: float) -> np.ndarray:
@@ -89,7 +90,7 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
     idx = prices.index
     w = leg_weights(beta)
     C = convention.daily_cash(idx).to_numpy()
-    spread, fee, tc = convention.daily_spread(), convention.daily_borrow(), convention.cost
+    rates = convention.daily_rates()
     entry_at = dict(zip(idx.get_indexer(trades["entry"]), range(len(trades))))
     exit_at = dict(zip(idx.get_indexer(trades["exit"]), range(len(trades))))
     if -1 in entry_at or -1 in exit_at:
@@ -107,9 +108,8 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
     for t in range(n):
         interest = borrow = 0.0
         if t > 0:
-            interest = cash * (C[t] + (spread if cash < 0 else 0.0))
             short = shares * P[t - 1]
-            borrow = fee * -short[short < 0].sum()
+            interest, borrow = accounting.carry(cash, -short[short < 0].sum(), C[t], rates)
             cash += interest - borrow
             if open_trade is not None:
                 pnl[open_trade] += shares @ (P[t] - P[t - 1]) - borrow
@@ -122,12 +122,12 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
             open_trade, held[k], value[k] = k, target, target * P[t]
         delta = target - shares
         traded = np.abs(delta) @ P[t]
-        cost = tc * traded
+        cost = accounting.trading_cost(traded, rates)
         cash -= delta @ P[t] + cost
         if t in exit_at:
-            pnl[exit_at[t]] -= tc * np.abs(shares) @ P[t]
+            pnl[exit_at[t]] -= accounting.trading_cost(np.abs(shares) @ P[t], rates)
         if t in entry_at:
-            pnl[entry_at[t]] -= tc * np.abs(target) @ P[t]
+            pnl[entry_at[t]] -= accounting.trading_cost(np.abs(target) @ P[t], rates)
         shares = target
         out[t] = [cash + shares @ P[t], cash, shares[0], shares[1], np.abs(shares) @ P[t], traded, cost,
                   interest, borrow]

@@ -7,16 +7,22 @@ notebook; :func:`read_records` collects them afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
-import threading
+import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import display
+
+from helpers.catalogue import PROJECT_ROOT
+from helpers.data import provenance, source_of
+from helpers.files import atomic_write, atomic_write_text, content_hash, file_mode  # noqa: F401
+
+# atomic_write, atomic_write_text and file_mode live in helpers.files; helpers.run and some tests
+# still import them from here (the runner's package will import helpers.files directly).
 
 MIME = "application/vnd.quant-notebooks.record+json"
 
@@ -40,8 +46,6 @@ def _plain(value):
 
 def record(key: str, value) -> None:
     """Store a key result in the executed notebook (floats are rounded to 6 significant digits)."""
-    from IPython.display import display
-
     value = _plain(value)
     value = json.loads(json.dumps(value), parse_float=lambda s: float(f"{float(s):.6g}"))
     display({MIME: {"key": key, "value": value}, "text/plain": ""}, raw=True)
@@ -64,10 +68,6 @@ def data_banner(frame) -> None:
     The dates and content hash are those of the frame passed (after any trimming, e.g. to the
     dates common to every ticker), not of the frame as it was loaded.
     """
-    from dataclasses import replace
-
-    from helpers.data import content_hash, provenance
-
     prov = provenance(frame)
     if len(frame.index):
         prov = replace(prov, first_date=frame.index[0].date().isoformat(),
@@ -76,65 +76,16 @@ def data_banner(frame) -> None:
     record("data", prov.as_dict())
 
 
-_UMASK_LOCK = threading.Lock()
-
-
-def file_mode(executable: bool = False) -> int:
-    """The mode a plain ``open()`` would give a new file: 0666 (0777) less the umask.
-
-    ``tempfile.mkstemp`` creates 0600 files; files renamed into place get this mode instead, so
-    reports and caches are readable by others exactly when the umask allows it.
-    """
-    with _UMASK_LOCK:
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return (0o777 if executable else 0o666) & ~umask
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
-
-    Readers never see a half-written file; on failure the temporary file is removed and an
-    existing ``path`` is left as it was. The file gets the umask's usual mode (0644 under the
-    common umask 022), not ``mkstemp``'s 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file atomically (see :func:`atomic_write`)."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 def project_path(relative: str | Path) -> Path:
     """A path under the project root (notebooks run from notebooks/, outputs go to reports/)."""
-    from helpers.catalogue import PROJECT_ROOT
-
     path = Path(relative)
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def source_label(frame) -> str:
     """Where a loaded frame's numbers come from, in words, e.g. "the simulated market (synthetic; not real prices)"."""
-    from helpers.data import provenance
-
     prov = provenance(frame)
-    if prov.source.startswith("synthetic"):
-        what = f"the simulated market ({prov.source}; not real prices)"
-    elif prov.source == "yfinance":
-        what = "Yahoo Finance prices"
-    else:  # a CSV folder: "csv:NAME" (or a path, from older runs)
-        what = f"prices from the CSV folder '{Path(prov.source.removeprefix('csv:')).name}'"
+    what = source_of(frame).describe()
     # the dates of the frame passed (after any trimming), not those recorded when it was loaded
     first, last = (frame.index[0], frame.index[-1]) if len(frame.index) else (prov.first_date, prov.last_date)
     first, last = (d.date().isoformat() if hasattr(d, "date") else str(d) for d in (first, last))
@@ -149,8 +100,6 @@ def answer(text: str, frame) -> str:
     answer is about (its first and last dates are printed; its provenance names the source).
     Returns the full text.
     """
-    import textwrap
-
     full = f"On {source_label(frame)}: {text.strip()}"
     print("\n".join(textwrap.fill(p, 100) for p in full.split("\n")))
     record("answer", full)

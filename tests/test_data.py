@@ -17,6 +17,7 @@ import pytest
 
 from helpers import data, synthetic
 from helpers.data import DataError, UnknownTickerError, load_ohlcv, load_prices
+from helpers.source import DataSource
 
 # --------------------------------------------------------------------------- synthetic
 
@@ -524,3 +525,50 @@ def test_calibration_skips_cleanly_without_real_data(tmp_path, capsys):
     assert calibrate.main(["--market-data", str(tmp_path / "absent")]) == 0
     assert "keeping the committed figures" in capsys.readouterr().out
     assert (DATA_DIR / "universe.csv").read_bytes() == before
+
+
+# --------------------------------------------------------------------------- the source value
+
+
+@pytest.mark.parametrize("text, kind, label, simulated", [
+    ("synthetic", "synthetic", "synthetic", True), ("synthetic:7", "synthetic", "synthetic:7", True),
+    ("yfinance", "yfinance", "yfinance", False), ("yfinance:refresh", "yfinance", "yfinance", False)])
+def test_source_value_parses_each_string_form_once(text, kind, label, simulated):
+    ds = DataSource.parse(text)
+    assert (ds.kind, ds.label, ds.is_simulated, ds.is_real) == (kind, label, simulated, not simulated)
+    assert ds.text == text and DataSource.parse(ds.text) == ds  # the string form round-trips
+    assert data.resolve_source(text) == text  # the old string interface is kept
+
+
+def test_source_value_of_a_folder_and_of_recorded_labels(tmp_path):
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    ds = DataSource.parse(str(folder))
+    assert (ds.kind, ds.path, ds.label, ds.name, ds.is_real) == ("csv", str(folder.resolve()), "csv:prices",
+                                                                   "prices", True)
+    assert ds.describe() == "prices from the CSV folder 'prices'"
+    # labels recorded in provenance (the folder need not exist where they are read back)
+    assert DataSource.from_label("csv:prices").name == "prices"
+    assert DataSource.from_label("/old/run/path/prices").name == "prices"
+    assert DataSource.from_label("synthetic:3").seed == 3
+    assert DataSource.from_label("yfinance").describe() == "Yahoo Finance prices"
+    with pytest.raises(DataError, match="neither 'synthetic'"):
+        DataSource.parse(str(tmp_path / "missing"))
+
+
+def test_a_loaded_frame_knows_its_source():
+    prices = load_prices(["SPY"], start="2020-01-01", end="2020-02-01", source="synthetic:2")
+    assert data.source_of(prices) == DataSource("synthetic", seed=2)
+
+
+def test_cache_identity_follows_the_data(tmp_path):
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    (folder / "SPY.csv").write_text("Date,Close\n2020-01-02,1\n")
+    ds = DataSource.parse(str(folder))
+    before = ds.cache_identity()
+    assert before == ds.cache_identity()
+    (folder / "SPY.csv").write_text("Date,Close\n2020-01-02,2\n")
+    assert ds.cache_identity() != before
+    assert DataSource.parse("synthetic:1").cache_identity() != DataSource.parse("synthetic").cache_identity()
+    assert DataSource.parse("yfinance:refresh").cache_identity() is None

@@ -1,6 +1,6 @@
-"""Notebook 03: volume weights, betas, books through the engine, the seed's book, the answer.
+"""Notebook 03: volume weights, betas, books through the engine, the original book, the answer.
 
-Numerics are checked against hand-computed cases, closed forms, statsmodels, and the seed's own
+Numerics are checked against hand-computed cases, closed forms, statsmodels, and the original project's own
 backtest function copied verbatim.
 """
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from helpers import hedge
+from helpers import hedge, hedge_study
 from helpers.backtest import CashConvention
 from helpers.evidence import Interval
 from helpers.metrics import beta, per_period_rate
@@ -118,7 +118,7 @@ def test_dynamic_and_static_betas_use_only_the_past():
 
 
 def test_averaged_legs_regression_gives_beta_minus_one_over_two():
-    """The seed's defect in closed form: OLS slope of (y - x) / 2 on x is (beta - 1) / 2."""
+    """The original project's defect in closed form: OLS slope of (y - x) / 2 on x is (beta - 1) / 2."""
     rng = np.random.default_rng(0)
     x = rng.normal(0, 0.01, 500)
     y = 1.4 * x + rng.normal(0, 0.005, 500)
@@ -167,7 +167,7 @@ def test_dynamic_hedge_of_a_pure_beta_basket_has_no_market_exposure():
     stocks = list(volume.columns)
     beta_only = pd.DataFrame({s: (1 + 0.3 * i) * rets["QQQ"] for i, s in enumerate(stocks)})
     w = pd.DataFrame(1 / 3, index=rets.index, columns=stocks)
-    study = hedge.hedge_study(beta_only, rets["QQQ"], w, rets.index[100], 20, 60, 60, FREE)
+    study = hedge_study.hedge_study(beta_only, rets["QQQ"], w, rets.index[100], 20, 60, 60, FREE)
     for name in ("dynamic hedge", "static hedge (out of sample)", "static hedge (in sample)"):
         r = study.books[name].returns.iloc[1:]
         assert abs(beta(r.to_numpy(), rets["QQQ"].loc[r.index].to_numpy())) < 1e-6, name
@@ -180,11 +180,11 @@ def test_bad_inputs_are_clear():
     w = pd.DataFrame(1 / 3, index=rets.index, columns=volume.columns)
     args = (rets[volume.columns], rets["QQQ"], w, rets.index[50])
     with pytest.raises(ValueError, match="rebalance_days=500"):
-        hedge.hedge_study(*args, 500, 20, 20, CashConvention())
+        hedge_study.hedge_study(*args, 500, 20, 20, CashConvention())
     with pytest.raises(ValueError, match="beta_window=80"):
-        hedge.hedge_study(*args, 10, 80, 20, CashConvention())
+        hedge_study.hedge_study(*args, 10, 80, 20, CashConvention())
     with pytest.raises(ValueError, match="static_window=70"):
-        hedge.hedge_study(*args, 10, 20, 70, CashConvention())
+        hedge_study.hedge_study(*args, 10, 20, 70, CashConvention())
 
 
 def test_load_common_cuts_to_the_dates_every_ticker_has(tmp_path):
@@ -207,12 +207,12 @@ def test_benchmark_missing_from_the_data_is_named(tmp_path):
         load_ohlcv(["AAPL", "QQQ"], source=tmp_path)
 
 
-# --------------------------------------------------------------------------- the seed's book
+# --------------------------------------------------------------------------- the original book
 
 
-def seed_function(portfolio_size, rebalancing_days, benchmark_returns, long_returns, short_returns,
+def original_function(portfolio_size, rebalancing_days, benchmark_returns, long_returns, short_returns,
                   transaction_cost):
-    """``hedged_portfolio_performance_dynamic_beta`` from the seed, verbatim (comments removed)."""
+    """``hedged_portfolio_performance_dynamic_beta`` from the original project, verbatim (comments removed)."""
     portfolio_value = portfolio_size
     portfolio_values = [portfolio_value]
     betas = []
@@ -252,13 +252,13 @@ def seed_function(portfolio_size, rebalancing_days, benchmark_returns, long_retu
     return portfolio_values, betas
 
 
-def test_seed_book_matches_the_seed_function():
+def test_original_book_matches_the_original_function():
     rng = np.random.default_rng(5)
     idx = pd.bdate_range("2022-01-03", periods=137)  # 4 full periods of 30 and a partial one
     bench = pd.Series(rng.normal(0.0005, 0.012, 137), index=idx)
     basket = 1.4 * bench + pd.Series(rng.normal(0.0003, 0.008, 137), index=idx)
-    values, betas = seed_function(1e6, 30, bench.to_numpy(), basket.to_numpy(), -bench.to_numpy(), 0.001)
-    book = hedge.seed_book(basket, bench, 30, 0.001, initial_capital=1e6)
+    values, betas = original_function(1e6, 30, bench.to_numpy(), basket.to_numpy(), -bench.to_numpy(), 0.001)
+    book = hedge.original_book(basket, bench, 30, 0.001, initial_capital=1e6)
     np.testing.assert_allclose(book.values.to_numpy(), values[1:], rtol=1e-12)
     np.testing.assert_allclose(book.betas.to_numpy(), betas, rtol=1e-12)
     equity = 1e6 * (1 + book.returns).cumprod()
@@ -270,18 +270,18 @@ def test_seed_book_matches_the_seed_function():
     assert book.short_ratio.iloc[1] == pytest.approx(betas[1] / (1 + betas[1]))
 
 
-def test_seed_book_with_the_basket_beta_is_beta_neutral():
+def test_original_book_with_the_basket_beta_is_beta_neutral():
     rng = np.random.default_rng(1)
     idx = pd.bdate_range("2022-01-03", periods=300)
     bench = pd.Series(rng.normal(0, 0.012, 300), index=idx)
     basket = 1.4 * bench
-    seed = hedge.seed_book(basket, bench, 30, 0.0)
-    fixed = hedge.seed_book(basket, bench, 30, 0.0, beta_rule="basket")
-    assert seed.betas.iloc[1:].to_numpy() == pytest.approx(0.2)          # (1.4 - 1) / 2
+    original = hedge.original_book(basket, bench, 30, 0.0)
+    fixed = hedge.original_book(basket, bench, 30, 0.0, beta_rule="basket")
+    assert original.betas.iloc[1:].to_numpy() == pytest.approx(0.2)          # (1.4 - 1) / 2
     assert fixed.betas.to_numpy() == pytest.approx(1.4)
     # book beta of a daily-rebalanced 1/(1+b), b/(1+b) mix: (1.4 - b) / (1 + b); drift moves it a little
-    seed_beta = beta(seed.returns.iloc[30:].to_numpy(), bench.iloc[30:].to_numpy())
-    assert seed_beta == pytest.approx(1.2 / 1.2, abs=0.05)
+    original_beta = beta(original.returns.iloc[30:].to_numpy(), bench.iloc[30:].to_numpy())
+    assert original_beta == pytest.approx(1.2 / 1.2, abs=0.05)
     assert abs(beta(fixed.returns.to_numpy(), bench.to_numpy())) < 0.05
 
 
@@ -289,11 +289,11 @@ def test_seed_book_with_the_basket_beta_is_beta_neutral():
 
 
 def answer(diff, alpha, r2=0.8, basket_alpha=None):
-    return hedge.HedgeAnswer("QQQ", "dollar", 1.4, r2, basket_alpha or alpha, alpha, 0.9, 1.0, diff, 0.01, -0.02)
+    return hedge_study.HedgeAnswer("QQQ", "dollar", 1.4, r2, basket_alpha or alpha, alpha, 0.9, 1.0, diff, 0.01, -0.02)
 
 
 def test_answer_says_no_evidence_when_intervals_span_zero():
-    text = hedge.answer_text(answer(Interval(0.06, -0.14, 0.27), Interval(0.05, -0.03, 0.14)))
+    text = hedge_study.answer_text(answer(Interval(0.06, -0.14, 0.27), Interval(0.05, -0.03, 0.14)))
     assert "No evidence that re-estimating beta (dynamic hedge) and the out-of-sample static hedge differ" in text
     assert "no evidence that alpha remains after hedging and costs" in text
     assert "+5.0% a year (95% CI -3.0% to +14.0%, includes zero)" in text and "beta 1.40" in text
@@ -303,31 +303,31 @@ def test_answer_says_no_evidence_when_intervals_span_zero():
 
 
 def test_answer_states_a_difference_when_intervals_exclude_zero():
-    text = hedge.answer_text(answer(Interval(0.3, 0.1, 0.5), Interval(0.1, 0.02, 0.2)))
+    text = hedge_study.answer_text(answer(Interval(0.3, 0.1, 0.5), Interval(0.1, 0.02, 0.2)))
     assert "Re-estimating beta (dynamic hedge) beats the out-of-sample static hedge" in text
     assert "alpha remains after hedging and costs" in text and "no evidence" not in text
     assert "+10.0% a year (95% CI +2.0% to +20.0%, above zero)" in text
-    text = hedge.answer_text(answer(Interval(-0.3, -0.5, -0.1), Interval(-0.1, -0.2, -0.02)))
+    text = hedge_study.answer_text(answer(Interval(-0.3, -0.5, -0.1), Interval(-0.1, -0.2, -0.02)))
     assert "trails the out-of-sample static hedge" in text and "the hedged book trails what its QQQ exposure earns" in text
     assert "below zero" in text
 
 
 def test_answer_words_the_beta_share_from_r2():
     ci = Interval(0.0, -0.1, 0.1)
-    assert "basket is mostly QQQ beta: beta 1.40, QQQ explains 81% of" in hedge.answer_text(answer(ci, ci, 0.81))
-    assert "basket is mostly QQQ beta" in hedge.answer_text(answer(ci, ci, 0.5))
-    low = hedge.answer_text(answer(ci, ci, 0.3))
+    assert "basket is mostly QQQ beta: beta 1.40, QQQ explains 81% of" in hedge_study.answer_text(answer(ci, ci, 0.81))
+    assert "basket is mostly QQQ beta" in hedge_study.answer_text(answer(ci, ci, 0.5))
+    low = hedge_study.answer_text(answer(ci, ci, 0.3))
     assert "basket is less than half QQQ beta: beta 1.40, QQQ explains 30% of" in low and "mostly" not in low
 
 
 def test_answer_names_both_alphas_and_the_records_pair_them():
     basket, hedged = Interval(0.151, -0.014, 0.316), Interval(0.144, -0.02, 0.308)
     a = answer(Interval(0.05, -0.14, 0.25), hedged, basket_alpha=basket)
-    text = hedge.answer_text(a)
+    text = hedge_study.answer_text(a)
     assert ("the unhedged basket before costs (alpha_annual) +15.1% a year (95% CI -1.4% to +31.6%, includes zero); "
             "the book hedged with a trailing beta, after costs, borrow and cash carry (alpha_hedged_annual) "
             "+14.4% a year (95% CI -2.0% to +30.8%, includes zero)") in text
-    assert hedge.records(a) == {"alpha_annual": 0.151, "alpha_ci": [-0.014, 0.316],
+    assert hedge_study.records(a) == {"alpha_annual": 0.151, "alpha_ci": [-0.014, 0.316],
                                 "alpha_hedged_annual": 0.144, "alpha_hedged_ci": [-0.02, 0.308]}
 
 
@@ -335,10 +335,10 @@ def test_source_caveat_follows_the_data_source(tmp_path):
     from helpers.data import load_ohlcv
 
     sim = load_ohlcv(["AAPL", "QQQ"], start="2024-01-02", end="2024-02-01", source="synthetic")
-    assert "simulated prices, not the real stocks" in hedge.source_caveat(sim)
+    assert "simulated prices, not the real stocks" in hedge_study.source_caveat(sim)
     (tmp_path / "AAPL.csv").write_text("Date,Close,Volume\n2024-01-02,1,10\n2024-01-03,2,11\n")
     real = load_ohlcv(["AAPL"], source=tmp_path)
-    text = hedge.source_caveat(real)
+    text = hedge_study.source_caveat(real)
     assert "simulated" not in text and "Real prices, one stretch of history" in text and "2024-01-02 to 2024-01-03" in text
 
 
@@ -376,7 +376,7 @@ def test_history_start_loads_enough_for_the_longest_window():
     rets = p.pct_change(fill_method=None)
     stocks = list(v.columns)
     w = hedge.basket_weights(p[stocks], v, 30)
-    study = hedge.hedge_study(rets[stocks], rets["QQQ"], w, start, 30, 300, 252, FREE)
+    study = hedge_study.hedge_study(rets[stocks], rets["QQQ"], w, start, 30, 300, 252, FREE)
     assert study.betas["dynamic"].notna().all()
     # one weekday per 20 is a holiday here: 30 + 2 + 300 days need more than 332 + 20 weekdays
     assert len(pd.bdate_range(first, start)) - 1 >= 332 + 20
@@ -388,36 +388,36 @@ def test_windows_below_their_minimum_are_named():
     w = pd.DataFrame(1 / 3, index=rets.index, columns=volume.columns)
     args = (rets[volume.columns], rets["QQQ"], w, rets.index[100])
     with pytest.raises(ValueError, match="rebalance_days must be an integer of at least 1"):
-        hedge.hedge_study(*args, 0, 20, 20, FREE)
+        hedge_study.hedge_study(*args, 0, 20, 20, FREE)
     with pytest.raises(ValueError, match="beta_window must be an integer of at least 3"):
-        hedge.hedge_study(*args, 5, 2, 20, FREE)
+        hedge_study.hedge_study(*args, 5, 2, 20, FREE)
     with pytest.raises(ValueError, match="static_window must be an integer of at least 3"):
-        hedge.hedge_study(*args, 5, 20, 2, FREE)
+        hedge_study.hedge_study(*args, 5, 20, 2, FREE)
     # re-estimating the dynamic hedge every day is allowed
-    daily = hedge.hedge_study(*args, 1, 20, 20, FREE)
+    daily = hedge_study.hedge_study(*args, 1, 20, 20, FREE)
     assert len(daily.betas["dynamic"]) == len(daily.live)
     basket, bench = rets[volume.columns].mean(axis=1).iloc[1:], rets["QQQ"].iloc[1:]
     for bad in (1, 2):
-        with pytest.raises(ValueError, match="seed_rebalance_days must be an integer of at least 3"):
-            hedge.seed_book(basket, bench, bad, 0.0)
-        with pytest.raises(ValueError, match="seed_rebalance_days"):
-            hedge.seed_table(basket, bench, bad, 0.001)
+        with pytest.raises(ValueError, match="original_rebalance_days must be an integer of at least 3"):
+            hedge.original_book(basket, bench, bad, 0.0)
+        with pytest.raises(ValueError, match="original_rebalance_days"):
+            hedge_study.original_table(basket, bench, bad, 0.001)
 
 
-# --------------------------------------------------------------------------- the seed's table and weightings
+# --------------------------------------------------------------------------- the original project's table and weightings
 
 
-def test_seed_table_headline_beta_is_on_the_days_its_rule_governs():
+def test_original_table_headline_beta_is_on_the_days_its_rule_governs():
     """Basket = 1.4 x bench: the averaged-leg rule gives b = 0.2 and a book beta (1.4 - 0.2) / 1.2 = 1."""
     rng = np.random.default_rng(2)
     idx = pd.bdate_range("2022-01-03", periods=600)
     bench = pd.Series(rng.normal(0.0004, 0.012, 600), index=idx, name="QQQ")
     basket = 1.4 * bench + pd.Series(rng.normal(0, 1e-4, 600), index=idx)
-    table = hedge.seed_table(basket, bench, 30, 0.0)
-    row = table.loc["seed's book (averaged-leg beta), no costs"]
+    table = hedge_study.original_table(basket, bench, 30, 0.0)
+    row = table.loc["original book (averaged-leg beta), no costs"]
     assert row["realized beta (day 30 on)"] == pytest.approx(1.0, abs=0.05)
     # by hand: the first 30 days are hedged with the basket's own beta (neutral), the rest at b = 0.2
-    r = hedge.seed_book(basket, bench, 30, 0.0).returns
+    r = hedge.original_book(basket, bench, 30, 0.0).returns
     assert row["realized beta (day 30 on)"] == pytest.approx(beta(r.iloc[30:].to_numpy(), bench.iloc[30:].to_numpy()))
     assert abs(beta(r.iloc[1:30].to_numpy(), bench.iloc[1:30].to_numpy())) < 0.05
     assert row["realized beta (all days)"] == pytest.approx(beta(r.iloc[1:].to_numpy(), bench.iloc[1:].to_numpy()))
@@ -430,7 +430,7 @@ def test_weighting_comparison_pairs_the_sharpe_difference():
     stocks = list(volume.columns)
     conv = CashConvention(0.02, 0.01, 0.005, 5.0)
     rets = prices.pct_change(fill_method=None)
-    cmp = hedge.weighting_comparison(prices[stocks], volume, rets["QQQ"], prices.index[100], 10, conv, reps=200)
+    cmp = hedge_study.weighting_comparison(prices[stocks], volume, rets["QQQ"], prices.index[100], 10, conv, reps=200)
     a, b = cmp.books["dollar"].excess_returns, cmp.books["shares"].excess_returns
     assert a.index.equals(b.index)                                # the same days
     sharpe = lambda x: x.mean() / x.std(ddof=1) * np.sqrt(252)  # noqa: E731

@@ -8,15 +8,23 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers.backtest import CashConvention
+from helpers.backtest import CashConvention, run_backtest
 from helpers.data import load_prices
 from helpers.letf import (
     HedgeParams,
     InsufficientHistory,
-    annual_gaps,
-    answer_text,
     book_params,
     breakeven_fee,
+    hedge_positions,
+    ideal_path,
+    sample_windows,
+    simulate_hedge,
+    simulate_windows,
+    variance_drag,
+)
+from helpers.letf_study import (
+    annual_gaps,
+    answer_text,
     breakeven_return_cash,
     breakeven_table,
     calendar_year_ci,
@@ -24,21 +32,15 @@ from helpers.letf import (
     evidence_period,
     full_history,
     gap_by_horizon,
-    hedge_positions,
-    ideal_path,
     mean_ci,
     model_checks,
     run_study,
-    sample_windows,
     sensitivity,
-    simulate_hedge,
-    simulate_windows,
-    variance_drag,
 )
 from helpers.testing import assert_no_lookahead
 
 C, B, K = 0.04, 0.05, 10.0  # cash 4%, borrow 5%, 10 bp per side
-CONV = CashConvention(cash_rate=C, financing_spread=0.01, borrow_fee=B, cost_bps=K)
+CONV = CashConvention(cash_rate=C, financing_spread=0.01, borrow_fee=B, cost_bps=K, short_margin=0.5)
 cd, bd, k = (1 + C) ** (1 / 252) - 1, (1 + B) ** (1 / 252) - 1, K / 1e4  # per-day rates by hand
 
 
@@ -53,6 +55,57 @@ def test_one_day_by_hand():
     assert res.paths["returns"][0, 1] == pytest.approx(r, rel=1e-12)
     assert res.ann_excess[0] == pytest.approx((r - cd) * 252, rel=1e-12)
     assert res.rehedges[0] == 0
+
+
+def _moving_pair(n=160, seed=5):
+    """A fund that is 3x its underlying with tracking noise, so a tight band re-hedges often."""
+    rng = np.random.default_rng(seed)
+    ru = rng.normal(0.0004, 0.012, n - 1)
+    rl = 3 * ru + rng.normal(0, 0.004, n - 1)
+    idx = pd.bdate_range("2021-01-04", periods=n)
+    u = 100 * np.concatenate([[1.0], np.cumprod(1 + ru)])
+    lv = 40 * np.concatenate([[1.0], np.cumprod(1 + rl)])
+    return idx, u, lv, pd.DataFrame({"U": u, "L": lv}, index=idx).pct_change()
+
+
+def test_returns_on_capital_match_the_shared_engine_holding_the_same_positions():
+    # carry on the short's proceeds and on the margin, borrow on the short, capital = long + margin x short:
+    # the shared engine, re-targeted each day to the hedge's positions over its capital, earns the same
+    # daily return (no costs here: re-targeting the engine to capital every day trades, the hedge does not)
+    idx, u, lv, rets = _moving_pair()
+    params = HedgeParams(exposure_threshold=0.01)
+    conv = CashConvention(cash_rate=0.03, financing_spread=0.02, borrow_fee=0.06, cost_bps=0.0, short_margin=0.5)
+    res = simulate_hedge(u, lv, params, conv)
+    assert res.rehedges[0] >= 10
+    long = params.long_notional / u[0] * u
+    short = -res.paths["short_shares"][0] * lv
+    capital = long + 0.5 * short
+    engine = run_backtest(rets, pd.DataFrame({"U": long / capital, "L": -short / capital}, index=idx), conv)
+    np.testing.assert_allclose(engine.returns.to_numpy()[1:], res.paths["returns"][0][1:], rtol=0, atol=1e-10)
+
+
+def test_pnl_borrow_and_costs_match_the_shared_engine_trading_the_same_shares():
+    # the engine trades to the hedge's dollar positions on the hedge's trade days only (opening, each
+    # re-hedge, closing), so it trades the same notional; with no cash rate its P/L is the hedge's
+    idx, u, lv, rets = _moving_pair()
+    params = HedgeParams(exposure_threshold=0.01)
+    conv = CashConvention(cash_rate=0.0, financing_spread=0.02, borrow_fee=0.06, cost_bps=10.0)
+    res = simulate_hedge(u, lv, params, conv)
+    sl = res.paths["short_shares"][0]
+    days = [0, *np.flatnonzero(np.diff(sl) != 0) + 1, len(idx) - 1]
+    assert len(days) >= 12
+    start = params.long_notional + params.short_notional
+    targets: dict = {}
+    for d in days:
+        dollars = (np.array([params.long_notional / u[0] * u[d], sl[d] * lv[d]]) if d < len(idx) - 1
+                   else np.zeros(2))
+        value = start if not targets else run_backtest(
+            rets, pd.DataFrame(targets, index=["U", "L"]).T, conv, start).equity.iloc[d]
+        targets[idx[d]] = dollars / value
+    engine = run_backtest(rets, pd.DataFrame(targets, index=["U", "L"]).T, conv, start)
+    assert engine.equity.iloc[-1] - start == pytest.approx(res.pnl[0], rel=0, abs=1e-10 * start)
+    assert engine.costs.sum() == pytest.approx(conv.cost * res.traded[0], rel=1e-10)
+    assert engine.borrow.sum() == pytest.approx(conv.daily_borrow() * res.short_sum[0], rel=1e-10)
 
 
 def test_three_days_with_rehedge_by_hand():
@@ -78,7 +131,7 @@ def test_three_days_with_rehedge_by_hand():
     assert res.rehedges[0] == 1
 
 
-def test_no_costs_gives_the_seed_mark_to_market():
+def test_no_costs_gives_the_original_mark_to_market():
     U, L = [100.0, 110.0, 99.0], [10.0, 13.0, 9.1]
     res = simulate_hedge(U, L, HedgeParams(exposure_threshold=1e-4), CashConvention(0.0, 0.0, 0.0, 0.0))
     assert res.pnl[0] == pytest.approx(30 * (99 - 100) + (-100) * 3 + (-100 + 600 / 39) * (9.1 - 13.0))
@@ -96,12 +149,12 @@ def _paths(n=4, T=60, seed=1):
 def test_grid_is_the_same_as_one_run_per_setting():
     U, L = _paths()
     params = HedgeParams(exposure_threshold=0.02)
-    base = simulate_hedge(U, L, params, CashConvention(0.03, 0.01, 0.0, 0.0))
+    base = simulate_hedge(U, L, params, CashConvention(0.03, 0.01, 0.0, 0.0, short_margin=0.5))
     fees, costs = [0.0, 0.02, 0.08], [0.0, 4.0, 25.0]
     grid, excess = base.pnl_at(fees, costs), base.excess_at(fees, costs)
     for i, fee in enumerate(fees):
         for j, cost in enumerate(costs):
-            one = simulate_hedge(U, L, params, CashConvention(0.03, 0.01, fee, cost))
+            one = simulate_hedge(U, L, params, CashConvention(0.03, 0.01, fee, cost, short_margin=0.5))
             np.testing.assert_allclose(grid[:, i, j], one.pnl, rtol=1e-10, atol=1e-9)
             np.testing.assert_allclose(excess[:, i, j], one.ann_excess, rtol=1e-10, atol=1e-12)
 
@@ -116,7 +169,7 @@ def test_windows_are_vectorized_like_single_runs_and_a_cash_series_works():
         assert batch.pnl[i] == pytest.approx(one.pnl[0], rel=1e-12)
     assert np.isnan(batch.paths["pnl"][2, 30:]).all()
     dates = pd.bdate_range("2020-01-01", periods=50)
-    series = CashConvention(pd.Series(cd, index=dates), 0.01, B, K)
+    series = CashConvention(pd.Series(cd, index=dates), 0.01, B, K, short_margin=0.5)
     same = simulate_hedge(U, L, HedgeParams(exposure_threshold=0.01), series,
                           cash=series.daily_cash(dates).to_numpy())
     np.testing.assert_allclose(same.pnl, batch.pnl, rtol=1e-12)
@@ -328,7 +381,7 @@ def test_too_little_history_is_reported_not_swallowed():
     ({"leverage": 0}, "leverage must be a non-zero"),
     ({"long_notional": -1}, "must be positive"),
     ({"short_notional": -5}, "must be positive"),
-    ({"short_margin": -0.1}, ">= 0"),
+    ({"exposure_threshold": -0.1}, ">= 0"),
 ])
 def test_invalid_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -346,7 +399,7 @@ def test_theory_holds_closely_on_the_simulated_market():
 
 
 def _shv_convention(fee=B, cost=K):
-    return CashConvention.from_parameters("SHV", 0.01, fee, cost, source="synthetic")
+    return CashConvention.from_parameters("SHV", 0.01, fee, cost, source="synthetic", short_margin=0.5)
 
 
 def test_full_history_earns_the_t_bill_fund_and_lists_short_pairs():
@@ -387,7 +440,7 @@ def test_grid_shortcut_holds_with_a_daily_cash_series():
     dates = pd.bdate_range("2020-01-01", periods=80)
     cash = pd.Series(np.random.default_rng(3).uniform(0.0, 0.0002, 80), index=dates)
     params = HedgeParams(exposure_threshold=0.02)
-    run = lambda fee, cost: simulate_hedge(U, L, params, CashConvention(cash, 0.01, fee, cost),  # noqa: E731
+    run = lambda fee, cost: simulate_hedge(U, L, params, CashConvention(cash, 0.01, fee, cost, short_margin=0.5),  # noqa: E731
                                            cash=cash.to_numpy())
     base = run(0.0, 0.0)
     for fee, cost in [(0.03, 5.0), (0.09, 0.0)]:
@@ -395,7 +448,7 @@ def test_grid_shortcut_holds_with_a_daily_cash_series():
         np.testing.assert_allclose(base.pnl_at([fee], [cost])[:, 0, 0], one.pnl, rtol=1e-10)
         np.testing.assert_allclose(base.excess_at([fee], [cost])[:, 0, 0], one.ann_excess, rtol=1e-10, atol=1e-12)
     # the series' cash differs from its average as a constant: the carry is summed day by day
-    flat = simulate_hedge(U, L, params, CashConvention(0.0, 0.01, 0.0, 0.0), cash=np.full(80, cash.mean()))
+    flat = simulate_hedge(U, L, params, CashConvention(0.0, 0.01, 0.0, 0.0, short_margin=0.5), cash=np.full(80, cash.mean()))
     assert not np.allclose(flat.carry, base.carry, rtol=1e-9)
     assert base.carry[0] == pytest.approx(np.nansum(cash.to_numpy()[1:] * -base.paths["short_shares"][0, :-1]
                                                     * L[0, :-1]), rel=1e-10)
@@ -404,11 +457,11 @@ def test_grid_shortcut_holds_with_a_daily_cash_series():
 def test_book_params_takes_the_multiple_and_rejects_a_book_that_is_not_zero_beta():
     pairs = [["SPY", "SPXL"], ["SPY", "SSO"]]
     with pytest.raises(ValueError, match=r"SSO': 2\.0"):
-        book_params({"SSO": 2}, pairs, 3000.0, 1000.0, 0.05, 0.5)
-    p = book_params(2, [["SPY", "SSO"]], 3000.0, 1500.0, 0.05, 0.5)
+        book_params({"SSO": 2}, pairs, 3000.0, 1000.0, 0.05)
+    p = book_params(2, [["SPY", "SSO"]], 3000.0, 1500.0, 0.05)
     assert p.leverage == 2.0 and p.short_notional == 1500.0
     with pytest.raises(ValueError, match="zero beta"):
-        book_params(2, [["SPY", "SSO"]], 3000.0, 1000.0, 0.05, 0.5)
+        book_params(2, [["SPY", "SSO"]], 3000.0, 1000.0, 0.05)
 
 
 def test_capital_table_spread_across_windows():

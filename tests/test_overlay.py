@@ -85,6 +85,35 @@ def test_overlay_matches_the_engine_holding_the_same_leverage(level):
                                    rtol=2e-6)
 
 
+@pytest.mark.parametrize("params", [constant_leverage(0.5), constant_leverage(1.8), OverlayParams(vol_lookback=20)])
+def test_overlay_carry_and_financing_match_the_engine_to_rounding(params):
+    """No costs: the engine re-targeted each day to the overlay's leverage earns the same daily return
+    (cash below 1x earns the rate, borrowed cash above 1x pays it plus the spread)."""
+    base = returns(500)
+    conv = CashConvention(cash_rate=0.03, financing_spread=0.02, borrow_fee=0.01, cost_bps=0.0)
+    out = apply_overlay(base, params, conv)
+    eng = run_backtest(base.to_frame(), out["leverage"].shift(-1).iloc[:-1].to_frame("base"), conv)
+    np.testing.assert_allclose(eng.returns.iloc[1:], out["ret"].iloc[1:], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("params", [constant_leverage(0.5), constant_leverage(1.8), OverlayParams(vol_lookback=20)])
+def test_overlay_costs_match_the_engine_to_rounding(params):
+    """No carry: the engine holding the overlay's leverage, from the same start (the base at 1x after paying
+    for it, bought two days earlier, one flat day before the overlay's first trade), has the overlay's
+    equity path before each day's trade."""
+    base = returns(500)
+    conv = CashConvention(cash_rate=0.0, financing_spread=0.0, borrow_fee=0.0, cost_bps=10.0)
+    out = apply_overlay(base, params, conv)
+    pre = pd.bdate_range(end=base.index[0] - pd.offsets.BDay(1), periods=2)
+    rets = pd.concat([pd.Series(0.0, index=pre), base]).to_frame("base")
+    lev = out["leverage"].to_numpy()
+    # 1 / (1 + cost) of the first value buys exactly 1x of what is left after paying for it
+    targets = pd.DataFrame({"base": [1 / (1 + conv.cost), *lev]}, index=[*pre, *base.index[:-1]])
+    eng = run_backtest(rets, targets, conv)
+    before_trade = (eng.equity + eng.costs).iloc[1:]
+    np.testing.assert_allclose((before_trade / before_trade.iloc[0]).iloc[1:], out["equity"], rtol=1e-10)
+
+
 def test_holding_leverage_while_prices_move_is_charged():
     base = returns(300)
     out = apply_overlay(base, constant_leverage(1.5), CONV)
@@ -103,7 +132,7 @@ def test_leverage_at_t_ignores_the_return_at_t():
     b = apply_overlay(shocked, p, CONV)
     assert a["leverage"].iloc[:301].equals(b["leverage"].iloc[:301])
     assert a["leverage"].iloc[301] != b["leverage"].iloc[301]
-    # the seed's same-day volatility does react to day t's own return
+    # the original project's same-day volatility does react to day t's own return
     assert apply_overlay(base, p, CONV, same_day_vol=True)["leverage"].iloc[300] != \
         apply_overlay(shocked, p, CONV, same_day_vol=True)["leverage"].iloc[300]
 

@@ -26,7 +26,7 @@ def test_label_names_a_csv_folder_by_its_name_only(tmp_path):
 
 def test_answer_prints_and_records_the_labelled_text(capsys, monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setattr("helpers.reporting.display", lambda obj, raw=False: shown.append(obj))
     prices = load_prices(["SPY"], start="2021-01-01", end="2021-03-31")
     text = answer("No evidence that A and B differ.", prices)
     assert text.startswith("On the simulated market") and text.endswith("No evidence that A and B differ.")
@@ -38,7 +38,7 @@ def test_answer_prints_and_records_the_labelled_text(capsys, monkeypatch):
 def test_banner_states_the_dates_and_hash_of_the_trimmed_frame(capsys, monkeypatch):
     from helpers.data import content_hash
 
-    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: None)
+    monkeypatch.setattr("helpers.reporting.display", lambda obj, raw=False: None)
     from helpers.reporting import data_banner
 
     prices = load_prices(["SPY", "SHV"], start="2005-01-01", end="2008-12-31")  # SHV starts 2007-01-11
