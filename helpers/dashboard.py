@@ -29,8 +29,8 @@ import json
 import math
 from urllib.parse import quote
 
-from helpers.source import DataSource
 from helpers.findings import QUESTIONS, format_value
+from helpers.source import DataSource
 
 THUMB_WIDTH = 360      # pixels
 MAX_NESTED = 4         # a record dict with at most this many entries gives sweep columns

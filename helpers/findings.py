@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 from helpers.catalogue import PROJECT_ROOT
-from helpers.source import DataSource
 from helpers.files import atomic_write_text
+from helpers.source import DataSource
 
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"
 

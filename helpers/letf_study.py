@@ -17,7 +17,6 @@ from scipy import stats
 
 from helpers import accounting
 from helpers.backtest import CashConvention
-from helpers.source import DataSource
 from helpers.evidence import Interval, block_length, decide, sharpe_ci
 from helpers.letf import (
     HedgeParams,
@@ -32,6 +31,7 @@ from helpers.letf import (
     variance_drag,
 )
 from helpers.metrics import TRADING_DAYS, beta
+from helpers.source import DataSource
 
 
 @dataclass

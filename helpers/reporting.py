@@ -19,10 +19,7 @@ from IPython.display import display
 
 from helpers.catalogue import PROJECT_ROOT
 from helpers.data import provenance, source_of
-from helpers.files import atomic_write, atomic_write_text, content_hash, file_mode  # noqa: F401
-
-# atomic_write, atomic_write_text and file_mode live in helpers.files; helpers.run and some tests
-# still import them from here (the runner's package will import helpers.files directly).
+from helpers.files import content_hash
 
 MIME = "application/vnd.quant-notebooks.record+json"
 

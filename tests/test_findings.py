@@ -64,7 +64,7 @@ def test_load_runs_reads_record_files_and_prefers_default_parameters(tmp_path):
 
 def publish(folder, name: str, params: dict, answer: str, status: str = "ok", notebook: str = "03_mag7_beta_hedge"):
     """A set published by the runner's own code, as a main job leaves it."""
-    from helpers.reporting import atomic_write_text
+    from helpers.files import atomic_write_text
     from helpers.run.core import Result, set_metadata
 
     staging = folder.new_staging(name)

@@ -18,7 +18,7 @@ import pytest
 from tiny_notebooks import SAFETY_NET, Links
 
 from helpers.dashboard import index_html
-from helpers.reporting import atomic_write_text
+from helpers.files import atomic_write_text
 from helpers.run import core
 from helpers.run.folder import ReportFolder
 
@@ -162,7 +162,7 @@ def test_a_start_beside_a_live_runner_keeps_its_staging_but_sweeps_dead_ones(tmp
 
 WRITER = textwrap.dedent("""
     import json, sys
-    from helpers.reporting import atomic_write_text
+    from helpers.files import atomic_write_text
     from helpers.run import core
     from helpers.run.folder import ReportFolder
 

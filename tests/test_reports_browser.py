@@ -132,7 +132,7 @@ def test_a_sweep_renders_as_a_table_and_plots(browser, tmp_path):
     """Report sets of a 2 x 2 sweep (no kernels: run.json written as the runner does), then the index."""
     from PIL import Image
 
-    from helpers.reporting import atomic_write_text
+    from helpers.files import atomic_write_text
     from helpers.run.core import Result, set_metadata
     from helpers.run.folder import ReportFolder
 

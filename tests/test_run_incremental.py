@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from tiny_notebooks import write_notebook
 
-from helpers.reporting import atomic_write_text
+from helpers.files import atomic_write_text
 from helpers.run import cache, cli, core, parameters
 from helpers.run.folder import ReportFolder
 

@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from helpers.reporting import atomic_write_text
+from helpers.files import atomic_write_text
 from helpers.run.cache import file_checksums
 from helpers.run.core import FAILED, RUNS, Job, Result, now, pid_alive, set_metadata
 from helpers.run.execute import execute, execute_in_place

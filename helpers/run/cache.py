@@ -11,24 +11,15 @@ import sys
 from pathlib import Path
 
 from helpers.catalogue import PROJECT_ROOT
-from helpers.data import DATA_DIR, cache_dir, resolve_source
+from helpers.data import resolve_source
+from helpers.files import hash_files
 from helpers.run.core import Job
 from helpers.run.parameters import default_values
+from helpers.source import DataSource
 
 PACKAGE = "helpers"  # the notebooks' helper package, under PROJECT_ROOT
 NON_PYTHON = {"helpers.ckernels": ("csrc/**/*",)}  # modules that compile or read other files of it
-CATALOGUE = ("universe.csv", "factors.csv")  # under data/: what the simulated market is built from
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
-
-
-def _hash_files(paths, root: Path) -> str:
-    """SHA-256 over the files' paths (relative to ``root``) and contents, in sorted order."""
-    h = hashlib.sha256()
-    for path in sorted(set(paths)):
-        if path.is_file() and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(root)).encode() + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
 
 
 def notebook_hash(path: Path) -> str:
@@ -117,7 +108,7 @@ def helper_files(notebook: Path) -> list[Path]:
 
 def helpers_hash(notebook: Path) -> str:
     """SHA-256 of :func:`helper_files`: an edit of a helper re-runs only the notebooks that import it."""
-    return _hash_files(helper_files(notebook), PROJECT_ROOT)
+    return hash_files(helper_files(notebook), PROJECT_ROOT)
 
 
 def environment_hash(kernel: str) -> str:
@@ -151,15 +142,7 @@ def data_identity(source: str, memo: bool = True) -> str | None:
     """
     if memo:
         return _data_identity(source)
-    if source.startswith("synthetic"):
-        return f"{source}|" + _hash_files([DATA_DIR / f for f in CATALOGUE], DATA_DIR)
-    if source == "yfinance":
-        folder = cache_dir()
-        return "yfinance|" + (_hash_files(folder.iterdir(), folder) if folder.is_dir() else "empty")
-    if source.startswith("yfinance"):
-        return None
-    folder = Path(source)
-    return "csv|" + _hash_files([p for p in folder.iterdir() if not p.name.startswith(".")], folder)
+    return DataSource.parse(source).cache_identity()
 
 
 def run_inputs(job: Job, kernel: str, refresh_data: bool = False) -> dict | None:

@@ -16,11 +16,13 @@ from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 
 from helpers.dashboard import headline_png, thumbnail
-from helpers.reporting import atomic_write, atomic_write_text, read_records
+from helpers.files import atomic_write, atomic_write_text
+from helpers.reporting import read_records
 from helpers.run.cache import data_identity, file_checksums
 from helpers.run.core import FAILED, RUNS, Job, Result, now, set_metadata
 from helpers.run.parameters import json_defaults, run_parameters
 from helpers.run.workers import child_signals
+from helpers.source import DataSource
 
 
 def strip_papermill(nb) -> None:
@@ -130,7 +132,7 @@ def execute(job: Job, staging: Path, kernel: str, timeout: int, progress: bool,
         result.error = run_papermill(job, output, kernel, timeout, progress, run_parameters(job, staging))
     if job.inputs is not None:  # yfinance: the cache as the run left it (it may have downloaded)
         result.inputs = dict(job.inputs)
-        if str(job.inputs.get("source", "")).startswith("yfinance"):
+        if DataSource.parse(job.inputs["source"]).kind == "yfinance":
             result.inputs["data"] = data_identity(job.inputs["source"], memo=False)
     result.status = "failed" if result.error else "ok"
     written = {"report": f"{job.name}.html", "code": f"{job.name}.code.html", "notebook": output.name,

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from helpers.dashboard import index_html
-from helpers.reporting import atomic_write_text
+from helpers.files import atomic_write_text
 from helpers.run.cache import why_run
 from helpers.run.core import FAILED, RUNS, Job, Result, UsageError, environment, now, pid_alive
 

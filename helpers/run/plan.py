@@ -21,6 +21,7 @@ from helpers.run.parameters import (
     names_of,
     notebook_parameters,
 )
+from helpers.source import DEFAULT_SOURCE
 
 SLUG_LIMIT = 60          # characters of readable parameters in a report name
 
@@ -48,7 +49,7 @@ def _safe(text: str) -> str:
 
 
 def _is_default(name: str, value, default) -> bool:
-    if name == "data_source" and value in (None, "synthetic") and default in (None, "synthetic"):
+    if name == "data_source" and value in (None, DEFAULT_SOURCE) and default in (None, DEFAULT_SOURCE):
         return True  # None means $QN_DATA_SOURCE, which the runner resolves and passes explicitly
     return default is not NO_DEFAULT and type(value) is type(default) and value == default
 
