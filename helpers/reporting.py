@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from helpers import comparison as cmp
 from helpers.catalogue import PROJECT_ROOT
 from helpers.data import provenance, source_of
 from helpers.files import content_hash
@@ -100,4 +101,44 @@ def answer(text: str, frame) -> str:
     full = f"On {source_label(frame)}: {text.strip()}"
     print("\n".join(textwrap.fill(p, 100) for p in full.split("\n")))
     record("answer", full)
+    return full
+
+
+def conclude(question: str, headline: str, comparisons, frame, *, verdict: str, deciding: int = 0,
+             caveats=(), period: str | None = None) -> str:
+    """Show and record a notebook's conclusion: headline first, then the comparisons as a table.
+
+    Records ``question``, ``headline`` (at most 40 words, checked), ``verdict`` (a few words for
+    the README's summary table), ``comparisons`` (a list of :meth:`Comparison.to_dict`),
+    ``deciding`` (the comparison whose figure decides the verdict, as a dict), ``period`` and
+    ``answer`` (headline, table and caveats as one markdown text, prefixed with the data source
+    and dates of ``frame``, as :func:`answer` does).
+
+    Parameters
+    ----------
+    question : str             the notebook's question
+    headline : str             the verdict and the figure that decides it, with its interval
+    comparisons : sequence of helpers.comparison.Comparison
+    frame : DataFrame          the loaded prices trimmed to the evaluation period (provenance)
+    verdict : str              short form of the verdict, e.g. "No pair beats cash"
+    deciding : int             index in ``comparisons`` of the deciding comparison
+    caveats : sequence of str  one sentence each, computed from conventions and parameters
+    period : str               the evaluation period in words; default: the frame's first to last date
+    """
+    head = cmp.headline(headline)
+    rows = list(comparisons)
+    if period is None:
+        period = source_label(frame).rsplit(", ", 1)[-1]
+    table_md = cmp.render(rows, "markdown") if rows else ""
+    parts = [f"**{head}**", table_md, *(f"- {c}" for c in caveats)]
+    full = f"On {source_label(frame)}: " + "\n\n".join(p for p in parts if p)
+    for key, value in (("question", question), ("headline", head), ("verdict", verdict),
+                       ("period", period), ("comparisons", [c.to_dict() for c in rows]),
+                       ("deciding", rows[deciding].to_dict() if rows else None), ("answer", full)):
+        record(key, value)
+    print(textwrap.fill(f"Answer. {head}", 100))
+    if rows:
+        display(cmp.table(rows))
+    for c in caveats:
+        print(textwrap.fill(f"- {c}", 100, subsequent_indent="  "))
     return full

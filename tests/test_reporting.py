@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from helpers.data import load_prices
 from helpers.reporting import answer, read_records, source_label
 
@@ -47,3 +49,21 @@ def test_banner_states_the_dates_and_hash_of_the_trimmed_frame(capsys, monkeypat
     line = capsys.readouterr().out
     assert f"{common.index[0].date()}..2008-12-31" in line and str(prices.index[0].date()) not in line
     assert content_hash(common)[:12] in line
+
+
+def test_conclude_records_the_answer_keys_and_checks_the_headline(capsys):
+    from helpers.comparison import Comparison
+    from helpers.data import load_prices
+    from helpers.reporting import conclude
+
+    frame = load_prices(["SPY"], start="2020-01-01", end="2020-12-31")
+    c = Comparison("a vs b", "Sharpe ratio difference", 0.1, -0.1, 0.3, halves=("no evidence", "no evidence"))
+    full = conclude("Q?", "No evidence that a beats b: +0.10 (95% CI -0.10 to +0.30).", [c], frame,
+                    verdict="No evidence", caveats=["A caveat."])
+    out = capsys.readouterr().out
+    keys = [line for line in out.splitlines() if "'key'" in line]
+    for key in ("question", "headline", "verdict", "period", "comparisons", "deciding", "answer"):
+        assert any(f"'key': '{key}'" in line for line in keys), key
+    assert "2020-01-02 to 2020-12-31" in full and "A caveat." in full and "| a vs b |" in full
+    with pytest.raises(ValueError, match="41 words"):
+        conclude("Q?", " ".join(["word"] * 41), [c], frame, verdict="x")
