@@ -1,8 +1,12 @@
 """Uncertainty for every comparison a notebook makes.
 
-* :func:`sharpe_ci` and :func:`sharpe_diff_ci`: stationary block-bootstrap intervals
-  (``arch.bootstrap.StationaryBootstrap``, block length from ``optimal_block_length``) for one
-  annualized Sharpe ratio and for the *paired* difference of two on the same dates.
+* :func:`statistic_ci`: the one bootstrap of the project, a percentile interval of any statistic
+  of the rows of a (multi-column) series over stationary block resamples
+  (``arch.bootstrap.StationaryBootstrap``, block length from ``optimal_block_length``); every
+  interval below, and those of ``helpers.letf`` and ``helpers.overlay_study``, is one.
+* :func:`mean_ci`: a (scaled, e.g. annualized) mean of a daily series.
+* :func:`sharpe_ci` and :func:`sharpe_diff_ci`: one annualized Sharpe ratio, and the *paired*
+  difference of two on the same dates.
 * :func:`jobson_korkie` : the analytic test of equal Sharpe ratios (Jobson-Korkie with Memmel's
   correction), a cross-check of the bootstrap under i.i.d. returns.
 * :func:`probabilistic_sharpe_ratio`, :func:`deflated_sharpe_ratio`: Bailey and Lopez de
@@ -103,6 +107,36 @@ def _bootstrap(data: np.ndarray, stat: Callable[[np.ndarray], float], reps: int,
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return Interval(float(stat(data)), float(low), float(high), level, b)
+
+
+def statistic_ci(data, statistic: Callable[[np.ndarray], float], reps: int = 1000, seed: int = 0,
+                 block: float | None = None, level: float = 0.95) -> Interval:
+    """Any statistic of the rows of ``data`` with a stationary block-bootstrap percentile interval.
+
+    Parameters
+    ----------
+    data : array-like (n,) or (n, k)  rows in time order; rows with a NaN in any column are dropped.
+                     Columns are resampled *together* (the same blocks of rows), so a statistic
+                     of several columns (a paired difference) keeps their dependence.
+    statistic : callable((m, k) array) -> float   e.g. ``lambda d: d[:, 0].mean()``
+    reps : int       bootstrap resamples
+    seed : int       seed of the resampling (same seed, same interval)
+    block : float    mean block length in rows; None chooses it by Politis-White (:func:`block_length`)
+    level : float    confidence level of the two-sided percentile interval
+
+    Returns
+    -------
+    Interval  ``statistic(data)`` with the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of
+              its resampled values (non-finite draws dropped); NaN with fewer than 10 rows.
+    """
+    return _bootstrap(_clean_pair(data), statistic, reps, seed, block, level)
+
+
+def mean_ci(x, reps: int = 1000, seed: int = 0, block: float | None = None, level: float = 0.95,
+            scale: float = 1.0) -> Interval:
+    """``scale`` x the mean of a series (e.g. 252 x a daily mean: an annualized mean return) with a
+    stationary block-bootstrap interval (:func:`statistic_ci`; NaNs dropped)."""
+    return statistic_ci(x, lambda d: float(d[:, 0].mean() * scale), reps, seed, block, level)
 
 
 def sharpe_ci(excess_returns, reps: int = 1000, seed: int = 0, block: float | None = None,
@@ -227,11 +261,17 @@ def probabilistic_sharpe_ratio(excess_returns, benchmark_sharpe: float = 0.0) ->
     sd = x.std(ddof=1)
     if n < 3 or sd == 0:
         return float("nan")
-    sr = x.mean() / sd
-    g3 = stats.skew(x)
-    g4 = stats.kurtosis(x, fisher=False)
-    denom = np.sqrt(max(1 - g3 * sr + (g4 - 1) / 4 * sr**2, 1e-12))
-    return float(stats.norm.cdf((sr - benchmark_sharpe) * np.sqrt(n - 1) / denom))
+    return psr_from_moments(x.mean() / sd, n, stats.skew(x), stats.kurtosis(x, fisher=False), benchmark_sharpe)
+
+
+def psr_from_moments(sharpe: float, n_obs: int, skew: float, kurtosis: float, benchmark_sharpe: float = 0.0) -> float:
+    """PSR from a per-period Sharpe ratio, the number of returns, their skew and (non-excess) kurtosis.
+
+    ``Phi[(SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2)]`` (Bailey & Lopez de Prado
+    2012, 2014); ``sharpe`` and ``benchmark_sharpe`` per period (daily), never annualized.
+    """
+    denom = np.sqrt(max(1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2, 1e-12))
+    return float(stats.norm.cdf((sharpe - benchmark_sharpe) * np.sqrt(n_obs - 1) / denom))
 
 
 def expected_max_sharpe(trial_sharpes, ddof: int = 1) -> float:
