@@ -62,7 +62,7 @@ class Interval:
         return [float(self.low), float(self.high)]
 
     def __str__(self) -> str:
-        return f"{self.estimate:+.2f} (95% CI {fmt_ci(self)})"
+        return f"{self.estimate:+.2f} ({self.level:.0%} CI {fmt_ci(self)})"
 
 
 def _clean_pair(a, b=None) -> np.ndarray:
@@ -84,6 +84,9 @@ def block_length(x: np.ndarray) -> float:
     """
     x = np.asarray(x, dtype=float).reshape(len(x), -1)
     cols = np.column_stack([x, (x - x.mean(axis=0)) ** 2])
+    cols = cols[:, cols.std(axis=0) > 0]  # a constant column (0/1 labels at exactly half) has no block length
+    if cols.shape[1] == 0:
+        return 1.0
     opt = optimal_block_length(cols)["stationary"].to_numpy()
     return float(max(1.0, np.nanmax(opt)))
 
