@@ -6,7 +6,7 @@
   interval below, and those of ``helpers.letf`` and ``helpers.overlay_study``, is one.
 * :func:`mean_ci`: a (scaled, e.g. annualized) mean of a daily series.
 * :func:`sharpe_ci` and :func:`sharpe_diff_ci`: one annualized Sharpe ratio, and the *paired*
-  difference of two on the same dates.
+  difference of two on the same dates; :func:`sharpe_diff_test` adds the bootstrap p-value.
 * :func:`jobson_korkie` : the analytic test of equal Sharpe ratios (Jobson-Korkie with Memmel's
   correction), a cross-check of the bootstrap under i.i.d. returns.
 * :func:`probabilistic_sharpe_ratio`, :func:`deflated_sharpe_ratio`: Bailey and Lopez de
@@ -98,18 +98,29 @@ def _sharpe(x: np.ndarray, periods: int) -> np.ndarray:
         return np.where(sd > 0, x.mean(axis=0) / sd * np.sqrt(periods), np.nan)
 
 
+def _draws(data: np.ndarray, stat: Callable[[np.ndarray], float], reps: int, seed: int,
+           block: float | None) -> tuple[np.ndarray, float]:
+    """(finite values of ``stat`` over ``reps`` stationary-bootstrap resamples of the rows of ``data``,
+    the mean block length used)."""
+    b = block_length(data) if block is None else float(block)
+    bs = StationaryBootstrap(b, data, seed=np.random.default_rng(seed))
+    draws = np.array([stat(pos[0]) for pos, _ in bs.bootstrap(reps)])
+    return draws[np.isfinite(draws)], b
+
+
+def _percentile(estimate: float, draws: np.ndarray, level: float, block: float) -> Interval:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Interval(float(estimate), float(low), float(high), level, block)
+
+
 def _bootstrap(data: np.ndarray, stat: Callable[[np.ndarray], float], reps: int, seed: int,
                block: float | None, level: float) -> Interval:
     """Percentile interval of ``stat`` over stationary-bootstrap resamples of the rows of ``data``."""
     if len(data) < 10:
         return Interval(float("nan"), float("nan"), float("nan"), level)
-    b = block_length(data) if block is None else float(block)
-    bs = StationaryBootstrap(b, data, seed=np.random.default_rng(seed))
-    draws = np.array([stat(pos[0]) for pos, _ in bs.bootstrap(reps)])
-    draws = draws[np.isfinite(draws)]
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return Interval(float(stat(data)), float(low), float(high), level, b)
+    draws, b = _draws(data, stat, reps, seed, block)
+    return _percentile(stat(data), draws, level, b)
 
 
 def statistic_ci(data, statistic: Callable[[np.ndarray], float], reps: int = 1000, seed: int = 0,
@@ -171,6 +182,27 @@ def sharpe_diff_ci(excess_a, excess_b, reps: int = 1000, seed: int = 0, block: f
         return float(s[0] - s[1])
 
     return _bootstrap(x, diff, reps, seed, block, level)
+
+
+def sharpe_diff_test(excess_a, excess_b, reps: int = 1000, seed: int = 0, block: float | None = None,
+                     level: float = 0.95, periods: int = TRADING_DAYS) -> tuple[Interval, float]:
+    """:func:`sharpe_diff_ci` and the two-sided bootstrap p-value of "no difference", from the same draws.
+
+    p = 2 min(share of draws <= 0, share of draws >= 0), at most 1: the smallest ``1 - level`` at
+    which the percentile interval includes zero, so p < 0.05 exactly when the 95% interval
+    excludes zero. Returns ``(interval, p)``; NaN with fewer than 10 common rows.
+    """
+    x = _clean_pair(excess_a, excess_b)
+    if len(x) < 10:
+        return Interval(float("nan"), float("nan"), float("nan"), level), float("nan")
+
+    def diff(d):
+        s = _sharpe(d, periods)
+        return float(s[0] - s[1])
+
+    draws, b = _draws(x, diff, reps, seed, block)
+    pvalue = float(min(1.0, 2 * min((draws <= 0).mean(), (draws >= 0).mean())))
+    return _percentile(diff(x), draws, level, b), pvalue
 
 
 def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:

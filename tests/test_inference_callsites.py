@@ -248,6 +248,17 @@ def test_paired_sharpe_pvalue_is_the_level_at_which_the_interval_touches_zero():
     assert (t.pvalue < 0.05) == t.interval.excludes_zero()
 
 
+def test_allocations_paired_test_is_evidences_sharpe_diff_test():
+    # notebook 04's p-values can come from helpers.evidence's one bootstrap: same draws, same numbers
+    idx = pd.bdate_range("2012-01-01", periods=800)
+    a = pd.Series(ar1(800, 0.2, 0.01, 53) + 0.0006, idx)
+    b = pd.Series(0.5 * a.to_numpy() + ar1(800, 0.2, 0.008, 54), idx)
+    t = allocation.paired_sharpe_test(a, b, reps=300, seed=2)
+    interval, p = ev.sharpe_diff_test(a, b, reps=300, seed=2)
+    assert interval == t.interval == ev.sharpe_diff_ci(a, b, reps=300, seed=2)
+    assert p == t.pvalue
+
+
 def test_holm_matches_statsmodels_where_the_step_down_maximum_binds():
     from statsmodels.stats.multitest import multipletests
 
