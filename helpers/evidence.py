@@ -20,6 +20,19 @@
 Returns are *daily excess* returns unless stated: subtract the cash rate first (see
 ``helpers.backtest.CashConvention.excess``). Sharpe ratios here are annualized with 252 days;
 PSR and DSR work on per-period (daily) Sharpe ratios, as their formulas do.
+
+Checks: tests/test_evidence.py (skfolio, scikit-learn, closed forms), tests/test_inference_coverage.py
+(coverage under AR(1) and GARCH dependence), tests/test_inference_callsites.py (the notebooks' calls).
+
+References
+----------
+Politis, D. N. and Romano, J. P. (1994). The stationary bootstrap. JASA 89(428), 1303-1313.
+Politis, D. N. and White, H. (2004). Automatic block-length selection for the dependent bootstrap.
+Econometric Reviews 23(1), 53-70 (with Patton, Politis and White's 2009 correction).
+Memmel, C. (2003). Performance hypothesis testing with the Sharpe ratio. Finance Letters 1, 21-23.
+Bailey, D. H. and Lopez de Prado, M. (2012). The Sharpe ratio efficient frontier. Journal of Risk 15(2).
+Bailey, D. H. and Lopez de Prado, M. (2014). The deflated Sharpe ratio: correcting for selection bias,
+backtest overfitting and non-normality. Journal of Portfolio Management 40(5), 94-107.
 """
 
 from __future__ import annotations
@@ -296,10 +309,12 @@ def probabilistic_sharpe_ratio(excess_returns, benchmark_sharpe: float = 0.0) ->
     sd = x.std(ddof=1)
     if n < 3 or sd == 0:
         return float("nan")
-    return psr_from_moments(x.mean() / sd, n, stats.skew(x), stats.kurtosis(x, fisher=False), benchmark_sharpe)
+    g3, g4 = stats.skew(x), stats.kurtosis(x, fisher=False)
+    return psr_from_moments(x.mean() / sd, n, g3, g4, benchmark_sharpe)
 
 
-def psr_from_moments(sharpe: float, n_obs: int, skew: float, kurtosis: float, benchmark_sharpe: float = 0.0) -> float:
+def psr_from_moments(sharpe: float, n_obs: int, skew: float, kurtosis: float,
+                     benchmark_sharpe: float = 0.0) -> float:
     """PSR from a per-period Sharpe ratio, the number of returns, their skew and (non-excess) kurtosis.
 
     ``Phi[(SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2)]`` (Bailey & Lopez de Prado

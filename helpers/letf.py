@@ -595,7 +595,8 @@ def breakeven_return_cash(d: pd.DataFrame, convention: CashConvention, reps: int
         return Interval(float("nan"), float("nan"), float("nan"), level)
     db0 = convention.daily_borrow()
     fee = lambda e_, w_: breakeven_fee(e_.mean() + db0 * w_.mean(), w_.mean())  # noqa: E731
-    return statistic_ci(np.column_stack([e, w]), lambda d: fee(d[:, 0], d[:, 1]), reps, seed, block_length(e), level)
+    data = np.column_stack([e, w])
+    return statistic_ci(data, lambda d: fee(d[:, 0], d[:, 1]), reps, seed, block_length(e), level)
 
 
 def evidence_table(history: dict[str, pd.DataFrame], convention: CashConvention, reps: int = 1000,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +85,8 @@ def test_breakeven_fee_interval_uses_blocks_of_days():
     assert block.block > 3
     db0 = conv.daily_borrow()
     iid = ev.statistic_ci(np.column_stack([e, np.full(n, 0.5)]),
-                          lambda s: letf.breakeven_fee(s[:, 0].mean() + db0 * 0.5, 0.5), reps=500, seed=1, block=1.0)
+                          lambda s: letf.breakeven_fee(s[:, 0].mean() + db0 * 0.5, 0.5),
+                          reps=500, seed=1, block=1.0)
     # the fee is linear-ish in the mean excess return: AR(1) with phi = 0.5 widens the interval ~sqrt(3) times
     assert (block.high - block.low) / (iid.high - iid.low) > 1.4
 
@@ -145,7 +145,7 @@ def newey_west(y: np.ndarray, x: np.ndarray, lags: int) -> tuple[float, float, f
 
 
 def one_asset_book(excess: pd.Series) -> object:
-    """A fully invested, cost-free book (cash rate 0) whose daily returns after the first day are ``excess``."""
+    """A fully invested, cost-free book (cash rate 0) earning ``excess`` after its first day."""
     targets = pd.DataFrame({"A": [1.0]}, index=excess.index[:1])
     return run_backtest(excess.to_frame("A"), targets, CashConvention(0.0, 0.0, 0.0, 0.0))
 
@@ -166,7 +166,8 @@ def test_notebook_03_alpha_intervals_are_newey_west_with_the_notebooks_lags():
         alpha, nw, ols = newey_west(y.to_numpy()[1:], bench.to_numpy()[1:], lags)
         assert nw / ols > 1.5  # HAC matters here
         assert got.estimate == pytest.approx(alpha * 252, rel=1e-9)
-        assert (got.low, got.high) == pytest.approx(((alpha - Z975 * nw) * 252, (alpha + Z975 * nw) * 252), rel=1e-9)
+        expected = ((alpha - Z975 * nw) * 252, (alpha + Z975 * nw) * 252)
+        assert (got.low, got.high) == pytest.approx(expected, rel=1e-9)
 
 
 def notebook_code(name: str) -> str:
@@ -176,8 +177,8 @@ def notebook_code(name: str) -> str:
 
 def test_notebook_03_passes_hac_lags_to_every_regression_it_reports():
     code = notebook_code("03")
-    calls = re.findall(r"hedge\.(ols|book_table|hedge_answer|weighting_comparison)\(([^()]*(?:\([^()]*\)[^()]*)*)\)",
-                       code)
+    pattern = r"hedge\.(ols|book_table|hedge_answer|weighting_comparison)\(([^()]*(?:\([^()]*\)[^()]*)*)\)"
+    calls = re.findall(pattern, code)
     reported = [(f, args) for f, args in calls if not (f == "ols" and "seed_basket" in args)]  # beta only
     assert {f for f, _ in reported} == {"ols", "book_table", "hedge_answer", "weighting_comparison"}
     for f, args in reported:
@@ -192,7 +193,7 @@ def test_psr_and_dsr_reproduce_bailey_and_lopez_de_prados_worked_example():
     # ratios have variance 1/2, best annualized SR 2.5 over T = 1250 days (250 a year), skew -3,
     # kurtosis 10: SR0 = 0.1132 per day and DSR = 0.9004.
     z = np.random.default_rng(0).standard_normal(100)
-    trials = (z - z.mean()) / z.std(ddof=1) * np.sqrt(0.5 / 250)  # per-day trial Sharpe ratios, variance 0.5/250
+    trials = (z - z.mean()) / z.std(ddof=1) * np.sqrt(0.5 / 250)  # per-day trial Sharpe ratios
     sr0 = ev.expected_max_sharpe(trials)
     assert sr0 == pytest.approx(0.1132, abs=5e-5)
     assert ev.psr_from_moments(2.5 / np.sqrt(250), 1250, -3.0, 10.0, sr0) == pytest.approx(0.9004, abs=5e-4)
@@ -226,10 +227,10 @@ def test_notebook_05_deflated_sharpe_matches_skfolio_on_daily_trial_sharpes(sens
     # the slip of issue 25: annualized trial Sharpe ratios inflate the expected maximum ~16 times
     annualized = ev.deflated_sharpe_ratio(excess[best], daily * np.sqrt(252))
     assert dsr > 0.9 and annualized < 0.5
+    keys = ("vs_base", "vs_matched", "vol_effect", "brake_effect",
+            "dd_vs_base", "dd_vs_matched", "dd_vol_effect", "dd_brake_effect")
     e = st.OverlayEvidence(sharpe={st.BASE: 0.0}, max_drawdown={}, avg_leverage=1.0,
-                           **{k: ev.Interval(0.0, -1.0, 1.0) for k in ("vs_base", "vs_matched", "vol_effect",
-                                                                     "brake_effect", "dd_vs_base", "dd_vs_matched",
-                                                                     "dd_vol_effect", "dd_brake_effect")})
+                           **{k: ev.Interval(0.0, -1.0, 1.0) for k in keys})
     out = st.with_sensitivity(e, table, excess, conv.excess(base), reps=50)
     assert out.deflated_sharpe == dsr and out.n_trials == 9
 
@@ -270,8 +271,9 @@ def test_holm_matches_statsmodels_where_the_step_down_maximum_binds():
 
 def test_variant_sharpe_interval_is_in_excess_of_cash():
     # a 30% cash rate: the excess Sharpe is far below the raw one; the interval must surround the excess one
-    base = pd.Series(np.random.default_rng(61).normal(0.0008, 0.01, 1000), index=pd.bdate_range("2016-01-01", periods=1000))
-    conv = replace(CashConvention(0.3, 0.0, 0.0, 0.0))
+    idx = pd.bdate_range("2016-01-01", periods=1000)
+    base = pd.Series(np.random.default_rng(61).normal(0.0008, 0.01, 1000), index=idx)
+    conv = CashConvention(0.3, 0.0, 0.0, 0.0)
     runs = st.ablation(base, OverlayParams(), conv)
     table = st.variant_table({st.BASE: runs[st.BASE]}, conv, reps=200)
     raw = base.mean() / base.std(ddof=1) * np.sqrt(252)

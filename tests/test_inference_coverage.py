@@ -20,8 +20,8 @@ at most nominal plus 4 points (an interval that is too wide, e.g. an unpaired on
 Measured with these seeds: 0.90 (mean), 0.91 (Sharpe), 0.94 (paired Sharpe), 0.93 (paired F1);
 the i.i.d. intervals on the same series: 0.72, 0.67, 0.73, 0.75; they must stay below 0.87.
 
-Runtime (about 25 s of CPU): everything is seeded (the same numbers on every machine and thread count); series are
-simulated vectorized across the ``M`` draws; 200 bootstrap resamples per interval.
+Runtime (about 25 s of CPU): everything is seeded (the same numbers on every machine and
+thread count); series are simulated vectorized across the ``M`` draws; 200 bootstrap resamples per interval.
 """
 
 from __future__ import annotations
@@ -107,10 +107,12 @@ def score_diff_case():
     big = score_rows(rng, 200, 2000).reshape(-1, 3)
     truth = ev.f1(big[:, 0], big[:, 1]) - ev.f1(big[:, 0], big[:, 2])
     x = score_rows(rng, M, N)
-    return x, truth, lambda s, block, seed: ev.score_diff_ci(s[:, 0], s[:, 1], s[:, 2], "f1", REPS, seed, block)
+    return x, truth, lambda s, block, seed: ev.score_diff_ci(s[:, 0], s[:, 1], s[:, 2], "f1", REPS, seed,
+                                                             block)
 
 
-CASES = {"mean": mean_case, "sharpe": sharpe_case, "sharpe_diff": sharpe_diff_case, "score_diff": score_diff_case}
+CASES = {"mean": mean_case, "sharpe": sharpe_case, "sharpe_diff": sharpe_diff_case,
+         "score_diff": score_diff_case}
 
 
 @pytest.fixture(scope="module", params=list(CASES))
@@ -120,7 +122,7 @@ def case(request):
 
 def test_block_interval_covers_at_its_nominal_rate_where_an_iid_one_does_not(case):
     name, series, truth, interval = case
-    block = coverage(series, interval, truth, None)  # what the notebooks call: block length chosen from the data
+    block = coverage(series, interval, truth, None)  # as the notebooks call it: block length from the data
     assert LOW <= block <= HIGH, f"{name}: block-bootstrap coverage {block:.3f} outside [{LOW}, {HIGH}]"
     iid = coverage(series, interval, truth, 1.0)
     assert iid < IID_MAX, f"{name}: the i.i.d. interval covers {iid:.3f}; the series are not dependent enough"
