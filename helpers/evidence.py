@@ -1,8 +1,12 @@
 """Uncertainty for every comparison a notebook makes.
 
-* :func:`sharpe_ci` and :func:`sharpe_diff_ci`: stationary block-bootstrap intervals
-  (``arch.bootstrap.StationaryBootstrap``, block length from ``optimal_block_length``) for one
-  annualized Sharpe ratio and for the *paired* difference of two on the same dates.
+* :func:`statistic_ci`: the one bootstrap of the project, a percentile interval of any statistic
+  of the rows of a (multi-column) series over stationary block resamples
+  (``arch.bootstrap.StationaryBootstrap``, block length from ``optimal_block_length``); every
+  interval below, and those of ``helpers.letf`` and ``helpers.overlay_study``, is one.
+* :func:`mean_ci`: a (scaled, e.g. annualized) mean of a daily series.
+* :func:`sharpe_ci` and :func:`sharpe_diff_ci`: one annualized Sharpe ratio, and the *paired*
+  difference of two on the same dates; :func:`sharpe_diff_test` adds the bootstrap p-value.
 * :func:`jobson_korkie` : the analytic test of equal Sharpe ratios (Jobson-Korkie with Memmel's
   correction), a cross-check of the bootstrap under i.i.d. returns.
 * :func:`probabilistic_sharpe_ratio`, :func:`deflated_sharpe_ratio`: Bailey and Lopez de
@@ -16,6 +20,19 @@
 Returns are *daily excess* returns unless stated: subtract the cash rate first (see
 ``helpers.backtest.CashConvention.excess``). Sharpe ratios here are annualized with 252 days;
 PSR and DSR work on per-period (daily) Sharpe ratios, as their formulas do.
+
+Checks: tests/test_evidence.py (skfolio, scikit-learn, closed forms), tests/test_inference_coverage.py
+(coverage under AR(1) and GARCH dependence), tests/test_inference_callsites.py (the notebooks' calls).
+
+References
+----------
+Politis, D. N. and Romano, J. P. (1994). The stationary bootstrap. JASA 89(428), 1303-1313.
+Politis, D. N. and White, H. (2004). Automatic block-length selection for the dependent bootstrap.
+Econometric Reviews 23(1), 53-70 (with Patton, Politis and White's 2009 correction).
+Memmel, C. (2003). Performance hypothesis testing with the Sharpe ratio. Finance Letters 1, 21-23.
+Bailey, D. H. and Lopez de Prado, M. (2012). The Sharpe ratio efficient frontier. Journal of Risk 15(2).
+Bailey, D. H. and Lopez de Prado, M. (2014). The deflated Sharpe ratio: correcting for selection bias,
+backtest overfitting and non-normality. Journal of Portfolio Management 40(5), 94-107.
 """
 
 from __future__ import annotations
@@ -59,7 +76,7 @@ class Interval:
         return [float(self.low), float(self.high)]
 
     def __str__(self) -> str:
-        return f"{self.estimate:+.2f} (95% CI {fmt_ci(self)})"
+        return f"{self.estimate:+.2f} ({self.level:.0%} CI {fmt_ci(self)})"
 
 
 def _clean_pair(a, b=None) -> np.ndarray:
@@ -81,6 +98,9 @@ def block_length(x: np.ndarray) -> float:
     """
     x = np.asarray(x, dtype=float).reshape(len(x), -1)
     cols = np.column_stack([x, (x - x.mean(axis=0)) ** 2])
+    cols = cols[:, cols.std(axis=0) > 0]  # a constant column (0/1 labels at exactly half) has no block length
+    if cols.shape[1] == 0:
+        return 1.0
     opt = optimal_block_length(cols)["stationary"].to_numpy()
     return float(max(1.0, np.nanmax(opt)))
 
@@ -92,18 +112,59 @@ def _sharpe(x: np.ndarray, periods: int) -> np.ndarray:
         return np.where(sd > 0, x.mean(axis=0) / sd * np.sqrt(periods), np.nan)
 
 
+def _draws(data: np.ndarray, stat: Callable[[np.ndarray], float], reps: int, seed: int,
+           block: float | None) -> tuple[np.ndarray, float]:
+    """(finite values of ``stat`` over ``reps`` stationary-bootstrap resamples of the rows of ``data``,
+    the mean block length used)."""
+    b = block_length(data) if block is None else float(block)
+    bs = StationaryBootstrap(b, data, seed=np.random.default_rng(seed))
+    draws = np.array([stat(pos[0]) for pos, _ in bs.bootstrap(reps)])
+    return draws[np.isfinite(draws)], b
+
+
+def _percentile(estimate: float, draws: np.ndarray, level: float, block: float) -> Interval:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Interval(float(estimate), float(low), float(high), level, block)
+
+
 def _bootstrap(data: np.ndarray, stat: Callable[[np.ndarray], float], reps: int, seed: int,
                block: float | None, level: float) -> Interval:
     """Percentile interval of ``stat`` over stationary-bootstrap resamples of the rows of ``data``."""
     if len(data) < 10:
         return Interval(float("nan"), float("nan"), float("nan"), level)
-    b = block_length(data) if block is None else float(block)
-    bs = StationaryBootstrap(b, data, seed=np.random.default_rng(seed))
-    draws = np.array([stat(pos[0]) for pos, _ in bs.bootstrap(reps)])
-    draws = draws[np.isfinite(draws)]
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return Interval(float(stat(data)), float(low), float(high), level, b)
+    draws, b = _draws(data, stat, reps, seed, block)
+    return _percentile(stat(data), draws, level, b)
+
+
+def statistic_ci(data, statistic: Callable[[np.ndarray], float], reps: int = 1000, seed: int = 0,
+                 block: float | None = None, level: float = 0.95) -> Interval:
+    """Any statistic of the rows of ``data`` with a stationary block-bootstrap percentile interval.
+
+    Parameters
+    ----------
+    data : array-like (n,) or (n, k)  rows in time order; rows with a NaN in any column are dropped.
+                     Columns are resampled *together* (the same blocks of rows), so a statistic
+                     of several columns (a paired difference) keeps their dependence.
+    statistic : callable((m, k) array) -> float   e.g. ``lambda d: d[:, 0].mean()``
+    reps : int       bootstrap resamples
+    seed : int       seed of the resampling (same seed, same interval)
+    block : float    mean block length in rows; None chooses it by Politis-White (:func:`block_length`)
+    level : float    confidence level of the two-sided percentile interval
+
+    Returns
+    -------
+    Interval  ``statistic(data)`` with the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of
+              its resampled values (non-finite draws dropped); NaN with fewer than 10 rows.
+    """
+    return _bootstrap(_clean_pair(data), statistic, reps, seed, block, level)
+
+
+def mean_ci(x, reps: int = 1000, seed: int = 0, block: float | None = None, level: float = 0.95,
+            scale: float = 1.0) -> Interval:
+    """``scale`` x the mean of a series (e.g. 252 x a daily mean: an annualized mean return) with a
+    stationary block-bootstrap interval (:func:`statistic_ci`; NaNs dropped)."""
+    return statistic_ci(x, lambda d: float(d[:, 0].mean() * scale), reps, seed, block, level)
 
 
 def sharpe_ci(excess_returns, reps: int = 1000, seed: int = 0, block: float | None = None,
@@ -135,6 +196,27 @@ def sharpe_diff_ci(excess_a, excess_b, reps: int = 1000, seed: int = 0, block: f
         return float(s[0] - s[1])
 
     return _bootstrap(x, diff, reps, seed, block, level)
+
+
+def sharpe_diff_test(excess_a, excess_b, reps: int = 1000, seed: int = 0, block: float | None = None,
+                     level: float = 0.95, periods: int = TRADING_DAYS) -> tuple[Interval, float]:
+    """:func:`sharpe_diff_ci` and the two-sided bootstrap p-value of "no difference", from the same draws.
+
+    p = 2 min(share of draws <= 0, share of draws >= 0), at most 1: the smallest ``1 - level`` at
+    which the percentile interval includes zero, so p < 0.05 exactly when the 95% interval
+    excludes zero. Returns ``(interval, p)``; NaN with fewer than 10 common rows.
+    """
+    x = _clean_pair(excess_a, excess_b)
+    if len(x) < 10:
+        return Interval(float("nan"), float("nan"), float("nan"), level), float("nan")
+
+    def diff(d):
+        s = _sharpe(d, periods)
+        return float(s[0] - s[1])
+
+    draws, b = _draws(x, diff, reps, seed, block)
+    pvalue = float(min(1.0, 2 * min((draws <= 0).mean(), (draws >= 0).mean())))
+    return _percentile(diff(x), draws, level, b), pvalue
 
 
 def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -228,11 +310,19 @@ def probabilistic_sharpe_ratio(excess_returns, benchmark_sharpe: float = 0.0) ->
     sd = x.std(ddof=1)
     if n < 3 or sd == 0:
         return float("nan")
-    sr = x.mean() / sd
-    g3 = stats.skew(x)
-    g4 = stats.kurtosis(x, fisher=False)
-    denom = np.sqrt(max(1 - g3 * sr + (g4 - 1) / 4 * sr**2, 1e-12))
-    return float(stats.norm.cdf((sr - benchmark_sharpe) * np.sqrt(n - 1) / denom))
+    g3, g4 = stats.skew(x), stats.kurtosis(x, fisher=False)
+    return psr_from_moments(x.mean() / sd, n, g3, g4, benchmark_sharpe)
+
+
+def psr_from_moments(sharpe: float, n_obs: int, skew: float, kurtosis: float,
+                     benchmark_sharpe: float = 0.0) -> float:
+    """PSR from a per-period Sharpe ratio, the number of returns, their skew and (non-excess) kurtosis.
+
+    ``Phi[(SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2)]`` (Bailey & Lopez de Prado
+    2012, 2014); ``sharpe`` and ``benchmark_sharpe`` per period (daily), never annualized.
+    """
+    denom = np.sqrt(max(1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2, 1e-12))
+    return float(stats.norm.cdf((sharpe - benchmark_sharpe) * np.sqrt(n_obs - 1) / denom))
 
 
 def expected_max_sharpe(trial_sharpes, ddof: int = 1) -> float:

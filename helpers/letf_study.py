@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from arch.bootstrap import StationaryBootstrap
 from scipy import stats
 
 from helpers import accounting
 from helpers.backtest import CashConvention
-from helpers.evidence import Interval, block_length, decide, sharpe_ci
+from helpers.evidence import Interval, block_length, decide, sharpe_ci, statistic_ci
+from helpers.evidence import mean_ci as evidence_mean_ci
 from helpers.letf import (
     HedgeParams,
     HedgeTotals,
@@ -230,17 +230,9 @@ def evidence_period(prices: pd.DataFrame, history: dict[str, pd.DataFrame]) -> p
 
 def mean_ci(x, reps: int = 1000, seed: int = 0, level: float = 0.95, scale: float = TRADING_DAYS) -> Interval:
     """``scale`` x mean of a daily series with a stationary block-bootstrap interval (blocks of
-    consecutive days, Politis-White length): the mean of an annualized excess return."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) < 10:
-        return Interval(float("nan"), float("nan"), float("nan"), level)
-    b = block_length(x)
-    bs = StationaryBootstrap(b, x, seed=np.random.default_rng(seed))
-    draws = np.array([pos[0].mean() for pos, _ in bs.bootstrap(reps)]) * scale
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return Interval(float(x.mean() * scale), float(low), float(high), level, b)
+    consecutive days, Politis-White length; :func:`helpers.evidence.mean_ci`): the mean of an
+    annualized excess return."""
+    return evidence_mean_ci(x, reps, seed, level=level, scale=scale)
 
 
 def calendar_year_ci(x: pd.Series, min_days: int = 200, level: float = 0.95) -> tuple[Interval, int]:
@@ -277,12 +269,8 @@ def breakeven_return_cash(d: pd.DataFrame, convention: CashConvention, reps: int
         return Interval(float("nan"), float("nan"), float("nan"), level)
     db0 = convention.daily_borrow()
     fee = lambda e_, w_: breakeven_fee(e_.mean() + db0 * w_.mean(), w_.mean())  # noqa: E731
-    b = block_length(e)
-    bs = StationaryBootstrap(b, np.column_stack([e, w]), seed=np.random.default_rng(seed))
-    draws = np.array([fee(pos[0][:, 0], pos[0][:, 1]) for pos, _ in bs.bootstrap(reps)])
-    tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(draws, [tail, 100 - tail])
-    return Interval(fee(e, w), float(low), float(high), level, b)
+    data = np.column_stack([e, w])
+    return statistic_ci(data, lambda d: fee(d[:, 0], d[:, 1]), reps, seed, block_length(e), level)
 
 
 def evidence_table(history: dict[str, pd.DataFrame], convention: CashConvention, reps: int = 1000,

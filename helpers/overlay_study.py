@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from arch.bootstrap import StationaryBootstrap
 
 from helpers import evidence, metrics, portfolio
 from helpers.backtest import BacktestResult, CashConvention, run_backtest
@@ -107,15 +106,7 @@ def maxdd_diff_ci(returns_a: pd.Series, returns_b: pd.Series, reps: int = 1000, 
     mean block length is Politis-White's (:func:`helpers.evidence.block_length`) unless given.
     """
     x = pd.concat([returns_a, returns_b], axis=1, sort=True).dropna().to_numpy(dtype=float)
-    if len(x) < 10:
-        return evidence.Interval(float("nan"), float("nan"), float("nan"), level)
-    b = evidence.block_length(x) if block is None else float(block)
-    diff = lambda d: float(np.subtract(*max_drawdowns(d)))  # noqa: E731
-    bs = StationaryBootstrap(b, x, seed=np.random.default_rng(seed))
-    draws = np.array([diff(pos[0]) for pos, _ in bs.bootstrap(reps)])
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return evidence.Interval(diff(x), float(low), float(high), level, b)
+    return evidence.statistic_ci(x, lambda d: float(np.subtract(*max_drawdowns(d))), reps, seed, block, level)
 
 
 @dataclass(frozen=True)
