@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from helpers.lstm import Config, Task, predict_proba, train_many
 from helpers.pairs import PairData, best_threshold, classification_report, sequence_dates, sequences
 
 GRIDS = {
-    # runs in about a minute: the notebook's default
+    # 4 configurations, trained in seconds: the notebook's default
     "quick": {"hidden_size": [16, 32], "learning_rate": [0.003, 0.001], "window_size": [5],
               "epochs": [15], "batch_size": [64], "num_layers": [1]},
     # the seed's full grid: 162 configurations per pair
@@ -53,6 +54,7 @@ def resolve_device(device: str) -> str:
 
 
 STRATEGIES = ("full", "halving")
+MANY = 100  # trainings from which ``search`` uses every core by default
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,34 @@ def halving_rungs(n_configs: int, max_epochs: int, eta: int = 3, min_epochs: int
     return [Rung(eta ** (i - s), n_configs // eta ** (i + 1) if i < s else 0) for i in range(s + 1)]
 
 
+def resolve_strategy(strategy: str | None, grid: str) -> str:
+    """``strategy`` when given, else successive halving for the seed's grid and the full grid otherwise."""
+    if strategy is None:
+        return "halving" if grid == "seed" else "full"
+    if strategy not in STRATEGIES:
+        raise ValueError(f"grid_search must be one of {', '.join(STRATEGIES)} or None; got {strategy!r}")
+    return strategy
+
+
+def search_summary(table: pd.DataFrame) -> str:
+    """One line on what the search trained: per rung, configurations per pair and epochs, and the
+    configuration-epochs against the full grid's."""
+    n_pairs = table["pair"].nunique()
+    rungs = table.groupby("rung").agg(n=("config", "size"), trained=("epochs trained", "max"))
+    if len(rungs) == 1:
+        return f"Full grid: {rungs['n'].iloc[0] // n_pairs} configurations per pair, all trained to the end."
+    first = table[table["rung"] == 0]
+    last_epochs = table.groupby(["pair", "config"])["epochs trained"].agg(list)
+    spent = sum(e[-1] for e in last_epochs)  # each continues from the rung before: its last count
+    parts = [f"{r['n'] // n_pairs} to {r['trained']} epochs" for _, r in rungs.iterrows()]
+    return (f"Successive halving, configurations per pair trained in each rung: {'; '.join(parts)} "
+            f"({spent / n_pairs:,.0f} configuration-epochs per pair instead of the full grid's "
+            f"{first['epochs'].sum() / n_pairs:,.0f}).")
+
+
 def search(pairs: dict[str, PairData], configs: list[Config], seed: int, device: str = "cpu",
-           n_jobs: int = 1, progress: bool = False, strategy: str = "full", eta: int = 3, min_epochs: int = 2):
+           n_jobs: int | None = None, progress: bool = False, strategy: str = "full", eta: int = 3,
+           min_epochs: int = 2):
     """Train the (pair, config) grid on the training split; score each on validation.
 
     strategy "full" trains every configuration for all its epochs. "halving" (successive
@@ -102,9 +130,13 @@ def search(pairs: dict[str, PairData], configs: list[Config], seed: int, device:
     (weights and Adam state, so a configuration trained to the end equals its full-grid training),
     and so on until the survivors have all their epochs. Only validation data ranks configurations.
 
-    Returns the grid table (one row per pair and config: validation F1 at its best threshold,
-    validation loss, and "epochs trained": where halving stopped it) and the models trained to
-    all their epochs, keyed (pair, config index).
+    n_jobs : training processes; None: one for fewer than ``MANY`` trainings (starting worker
+    processes costs more than it saves there, and a notebook run beside others shares the cores),
+    else every core.
+
+    Returns the grid table (one row per pair, config and rung it was scored in: validation F1 at
+    its best threshold, validation loss, "rung" and "epochs trained"; the full grid has one rung)
+    and the models trained to all their epochs, keyed (pair, config index).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
@@ -115,10 +147,12 @@ def search(pairs: dict[str, PairData], configs: list[Config], seed: int, device:
             Xv, yv = sequences(pair.features, pair.labels, pair.validation, cfg.window_size)
             tasks[(name, c_i)] = Task(cfg, X, y, seed=seed * 100_003 + p_i * 1_000 + c_i, key=(name, c_i),
                                       X_val=Xv, y_val=yv)
+    if n_jobs is None:
+        n_jobs = 1 if len(tasks) < MANY else os.cpu_count() or 1
     jobs = n_jobs if device == "cpu" else 1
     rungs = [Rung(1.0, 0)] if strategy == "full" else halving_rungs(len(configs), max(c.epochs for c in configs),
                                                                     eta, min_epochs)
-    alive, last, rows = list(tasks), {}, {}
+    alive, last, rows = list(tasks), {}, []
     for r_i, rung in enumerate(rungs):
         batch = [dataclasses.replace(tasks[k], config=dataclasses.replace(tasks[k].config,
                                                                           epochs=rung.epochs(tasks[k].config)),
@@ -127,21 +161,21 @@ def search(pairs: dict[str, PairData], configs: list[Config], seed: int, device:
                  if len(rungs) > 1 else f"training {len(batch)} LSTM configurations")
         trained = train_many(batch, dtype=torch.float32, device=device, n_jobs=jobs, progress=progress and label,
                              keep_state=rung.keep > 0)
-        for tr in trained:
-            rows[tr.task.key], last[tr.task.key] = _validation_row(tr, tasks[tr.task.key].config), tr
+        scored = [_validation_row(tr, tasks[tr.task.key].config, r_i) for tr in trained]
+        rows += scored
+        last = {tr.task.key: tr for tr in trained}
         if rung.keep:
-            alive = _best_per_pair([rows[k] for k in alive], rung.keep)
+            alive = _best_per_pair(scored, rung.keep)
             last = {k: last[k] for k in alive}  # the others' weights are not needed again
-    table = pd.DataFrame([rows[k] for k in tasks])
-    return table, last
+    return pd.DataFrame(rows), last
 
 
-def _validation_row(trained, config: Config) -> dict:
+def _validation_row(trained, config: Config, rung: int) -> dict:
     """A grid-table row: the configuration, its validation F1 at its best threshold, validation loss."""
     name, c_i = trained.task.key
     thr, f1 = best_threshold(trained.task.y_val, trained.val_probs, grid=np.round(np.arange(0.05, 0.96, 0.05), 2))
     return {"pair": name, "config": c_i, **vars(config), "val F1": f1, "threshold": thr,
-            "val loss": trained.val_loss, "epochs trained": trained.task.config.epochs}
+            "val loss": trained.val_loss, "rung": rung, "epochs trained": trained.task.config.epochs}
 
 
 def _best_per_pair(rows: list[dict], keep: int) -> list[tuple]:
