@@ -377,3 +377,28 @@ def test_fast_roc_auc_and_f1_match_sklearn():
         np.testing.assert_array_equal(P.f1_at_thresholds(y, s, grid),
                                       [f1_score(y, (s > t).astype(int), zero_division=0) for t in grid])
     assert np.isnan(V.roc_auc(np.ones(5), np.arange(5.0)))
+
+
+def test_study_scores_the_test_period_once_and_trades_only_pairs_that_pass(prices):
+    from helpers import pairs_study
+    from helpers.backtest import CashConvention
+
+    data = {p.name: p for p in (prepared(prices), P.prepare_pair(prices, "SHY", "VGSH", **SPLIT, label_window=5,
+                                                                   label_threshold=0.5))}
+    data["SHY_VGSH"].passes = False  # one flagged pair: classified, not traded
+    configs = G.expand({"hidden_size": [4], "learning_rate": [0.01], "window_size": [3], "epochs": [1],
+                        "batch_size": [128], "num_layers": [1]})
+    table, models = G.search(data, configs, seed=0)
+    chosen = G.choose(table)
+    study = pairs_study.run(prices, data, chosen, models, CashConvention.from_parameters(0.02, 0.01, 0.005, 5.0),
+                            entry_z=1.0, holding_period=5, notional=100_000)
+    for name, pair in data.items():
+        probs = study.test_probs[name]
+        assert probs.index.isin(pair.test).all()
+        pd.testing.assert_series_equal(study.signals["LSTM"][name], probs > chosen.loc[name, "threshold"],
+                                       check_names=False)
+        assert study.reports.loc[(name, "LSTM"), "F1"] == pytest.approx(
+            P.classification_report(study.y[name], probs.to_numpy(), chosen.loc[name, "threshold"])["F1"])
+    assert list(study.books["LSTM"].pairs) == ["TLT_SPTL"] and list(study.untraded["|z| rule"].pairs) == ["SHY_VGSH"]
+    assert set(study.summaries) == set(study.before_costs) == {"LSTM", "|z| rule", "logistic"}
+    assert str(study) == study.answer and "Verdict" in study.answer and "SHY_VGSH" in study.answer
