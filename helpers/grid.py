@@ -188,9 +188,9 @@ def _best_per_pair(rows: list[dict], keep: int) -> list[tuple]:
 
 
 def choose(table: pd.DataFrame) -> pd.DataFrame:
-    """Per pair, the configuration with the best validation F1 (first on ties) among those trained
-    to all their epochs."""
-    done = table[table["epochs trained"] == table["epochs"]] if "epochs trained" in table else table
+    """Per pair, the configuration with the best validation F1 (first on ties) among those of the
+    search's last rung (trained to all their epochs; every configuration in the full grid)."""
+    done = table[table["rung"] == table["rung"].max()] if "rung" in table else table
     best = done.sort_values(["pair", "val F1", "config"], ascending=[True, False, True]).groupby("pair").head(1)
     return best.set_index("pair").loc[table["pair"].unique()]
 
