@@ -163,7 +163,9 @@ def comparison(halving: dict, full: dict) -> list[str]:
         "",
         *("| " + " | ".join(r) + " |" for r in rows),
         "",
-        f"Same configuration chosen for {same} of {len(a)} pairs. {pooled}",
+        f"Same configuration chosen for {same} of {len(a)} pairs. Mean over pairs of the full grid's choice "
+        f"minus halving's: validation F1 {sum(a[p]['val F1'] - b[p]['val F1'] for p in a) / len(a):+.3f}, "
+        f"test F1 {sum(a[p]['test F1 LSTM'] - b[p]['test F1 LSTM'] for p in a) / len(a):+.3f}. {pooled}",
         "",
         f"{said} \"{vb}\"",
         "",
