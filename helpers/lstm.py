@@ -14,6 +14,10 @@ batched matrix products for the recurrence, fused pointwise steps (C kernels fro
 pass over all parameters. Each configuration keeps its own learning rate, Adam state and step
 count, and stops after its own last step. The result equals one-by-one training up to float
 rounding (``tests/test_lstm.py``).
+
+Resuming (successive halving in ``helpers/grid.py``): ``train_many(..., keep_state=True)`` keeps
+each result's Adam moments and step count; a task with ``resume=`` that result continues its
+training to ``config.epochs``, exactly as if it had been trained that long in one go.
 """
 
 from __future__ import annotations
