@@ -1,14 +1,20 @@
-"""Write ``docs/02_seed_grid.md`` from a finished seed-grid run of notebook 02.
+"""Write ``docs/02_seed_grid.md`` from finished seed-grid runs of notebook 02: successive halving
+(the seed grid's default) and, when given, the full grid.
 
-    python -m helpers.run --only 02 -p grid seed --output-dir REPORT_DIR
-    python docs/make_02_seed_grid.py REPORT_DIR [--set NAME] [--out docs/02_seed_grid.md]
+    python -m helpers.run --only 02 -p grid seed --output-dir HALVING_DIR
+    python -m helpers.run --only 02 -p grid seed -p grid_search full --output-dir FULL_DIR
+    python docs/make_02_seed_grid.py HALVING_DIR [FULL_DIR] [--note TEXT] [--out docs/02_seed_grid.md]
 
-Reads ``REPORT_DIR/runs/<set>/run.json`` (written by :mod:`helpers.run`) of an ok run of
-``02_pairs_lstm_mean_reversion`` with ``grid = "seed"``, and writes aggregates only: the
-per-pair chosen configuration and F1 scores, the F1-difference intervals (LSTM minus |z| rule,
-per pair and pooled), each book's P/L over cash (dollars) and Sharpe ratio in excess of cash
-(annualized, with its 95% interval), and the notebook's computed answer, quoted. Exit status 2
-when no such run is found, or several are and ``--set`` does not choose one.
+Reads ``runs/<set>/run.json`` (written by :mod:`helpers.run`) of ok runs of
+``02_pairs_lstm_mean_reversion`` with ``grid = "seed"`` under the folders given, one per search
+strategy (a run from before successive halving existed counts as "full"), and writes aggregates
+only: per pair the chosen configuration and F1 scores, the F1-difference intervals (LSTM minus
+|z| rule, per pair and pooled), each book's P/L over cash (dollars) and Sharpe ratio in excess of
+cash (annualized, with its 95% interval), the notebook's computed answer, quoted; with both
+strategies, a table of the configuration each chose per pair with its validation and test F1,
+whether the verdict is unchanged, and each run's duration. ``--note`` adds a sentence (for
+example the machine's load during the runs). Exit status 2 when a folder holds no such run, or
+two runs of one strategy.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ from helpers.grid import expand, resolve_grid  # noqa: E402
 NOTEBOOK = "02_pairs_lstm_mean_reversion"
 CONFIG_KEYS = ("hidden_size", "learning_rate", "window_size", "batch_size", "num_layers")
 MODELS = ("LSTM", "|z| rule", "logistic regression", "always revert")  # test F1 columns, in order
+
+
+def strategy_of(meta: dict) -> str:
+    """"halving" or "full": the run's record, else its parameter, else "full" (runs before halving)."""
+    search = (meta.get("records") or {}).get("grid_search") or {}
+    return search.get("strategy") or (meta.get("parameters") or {}).get("grid_search") or "full"
 
 
 def seed_grid_runs(report_dir: Path) -> list[dict]:
@@ -76,12 +88,24 @@ def book(label: str, pnl: float, sharpe: float, ci: list[float] | None) -> str:
     return f"{label} {dollars(pnl)} (Sharpe {sharpe:.2f}{f', 95% CI {interval(ci, 2)}' if ci else ''})"
 
 
-def markdown(meta: dict) -> str:
-    """The page for one seed-grid run's run.json."""
-    rec, params = meta["records"], meta.get("parameters") or {}
-    per_pair, f1_ci = rec["per_pair"], rec["f1_diff_vs_zrule_ci"]
+def run_line(meta: dict) -> str:
+    """How a run was made and how long it took."""
+    params = meta.get("parameters") or {}
     grid = resolve_grid(params.get("grid", "seed"), params.get("param_grid"))
     n_configs, epochs = len(expand(grid)), "/".join(str(e) for e in grid["epochs"])
+    n_pairs = len(meta["records"]["per_pair"])
+    rungs = ((meta["records"].get("grid_search") or {}).get("rungs") or [])
+    trained = (f"successive halving, configurations per pair in each rung: "
+               f"{', '.join(str(n // n_pairs) for n in rungs)}" if strategy_of(meta) == "halving"
+               else f"full grid: all {n_configs * n_pairs} trainings to {epochs} epochs")
+    return (f"`{command(params)}` ({n_configs} configurations x {n_pairs} pairs; {trained}; run "
+            f"{meta.get('finished', '?')[:10]}, {meta.get('duration', 0) / 60:.1f} minutes)")
+
+
+def result_section(meta: dict) -> list[str]:
+    """The chosen configurations, test F1 scores, books and answer of one run."""
+    rec = meta["records"]
+    per_pair, f1_ci = rec["per_pair"], rec["f1_diff_vs_zrule_ci"]
     head = ["pair", "hidden", "lr", "window", "batch", "layers", "val F1",
             *(f"test F1 {m.replace('|', chr(92) + '|')}" for m in MODELS), "F1 LSTM - \\|z\\| rule, 95% CI"]
     rows = [head, ["---"] * len(head)]
@@ -95,18 +119,7 @@ def markdown(meta: dict) -> str:
              book("every |z| signal", rec["pnl_zrule"], rec["sharpe_zrule"], sharpe_ci.get("|z| rule"))]
     if "logistic" in sharpe_ci:
         books.append(f"logistic filter Sharpe 95% CI {interval(sharpe_ci['logistic'], 2)} (its P/L is in the answer)")
-    answer = "\n".join(f"> {line}" for line in rec["answer"].splitlines())
-    return "\n".join([
-        "# Notebook 02: the seed grid's result",
-        "",
-        f"Generated by `python docs/make_02_seed_grid.py REPORT_DIR` from the run `{command(params)}` "
-        f"({n_configs * len(per_pair)} trainings: {n_configs} configurations x {len(per_pair)} pairs, "
-        f"{epochs} epochs each; run {meta.get('finished', '?')[:10]}, {meta.get('duration', 0) / 60:.0f} minutes), "
-        "every other parameter at the notebook's default.",
-        "",
-        f"Data: {provenance_line(rec.get('data') or {})}. Aggregates only. Configuration and threshold "
-        "chosen on validation F1; test scored once.",
-        "",
+    return [
         *("| " + " | ".join(r) + " |" for r in rows),
         "",
         "Book after costs (pairs passing the cointegration test; test period), P/L over cash and Sharpe "
@@ -114,30 +127,100 @@ def markdown(meta: dict) -> str:
         "",
         "The notebook's computed answer on this run:",
         "",
-        answer,
+        *(f"> {line}" for line in rec["answer"].splitlines()),
         "",
+    ]
+
+
+def verdict(meta: dict) -> str:
+    """The answer's last line (its verdict)."""
+    return meta["records"]["answer"].strip().splitlines()[-1]
+
+
+def comparison(halving: dict, full: dict) -> list[str]:
+    """Per pair, the configuration chosen by the full grid and by halving, their validation and test F1."""
+    a, b = full["records"]["per_pair"], halving["records"]["per_pair"]
+    head = ["pair", "full grid: configuration", "val F1", "test F1", "halving: configuration", "val F1",
+            "test F1", "same"]
+    rows = [head, ["---"] * len(head)]
+    same = 0
+    for pair in sorted(a):
+        ca, cb = " / ".join(config_cells(a[pair]["config"])), " / ".join(config_cells(b[pair]["config"]))
+        same += ca == cb
+        rows.append([pair, ca, f"{a[pair]['val F1']:.3f}", f"{a[pair]['test F1 LSTM']:.3f}", cb,
+                     f"{b[pair]['val F1']:.3f}", f"{b[pair]['test F1 LSTM']:.3f}", "yes" if ca == cb else "no"])
+    va, vb = verdict(full), verdict(halving)
+    pooled = (f"Pooled test F1 difference, LSTM minus |z| rule: full grid "
+              f"{interval(full['records']['f1_diff_vs_zrule_ci']['pooled'])}, halving "
+              f"{interval(halving['records']['f1_diff_vs_zrule_ci']['pooled'])} (95% CIs).")
+    said = ("The notebook's verdict is unchanged:" if va == vb else
+            f"The verdict differs. Full grid: \"{va}\" Halving:")
+    return [
+        "## Successive halving against the full grid",
+        "",
+        "Configuration: hidden / learning rate / window / batch / layers, chosen on validation F1 "
+        "(halving: among the configurations its last rung trained to all 50 epochs).",
+        "",
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+        f"Same configuration chosen for {same} of {len(a)} pairs. Mean over pairs of the full grid's choice "
+        f"minus halving's: validation F1 {sum(a[p]['val F1'] - b[p]['val F1'] for p in a) / len(a):+.3f}, "
+        f"test F1 {sum(a[p]['test F1 LSTM'] - b[p]['test F1 LSTM'] for p in a) / len(a):+.3f}. {pooled}",
+        "",
+        f"{said} \"{vb}\"",
+        "",
+        f"Time on this machine: halving {halving.get('duration', 0) / 60:.1f} minutes, full grid "
+        f"{full.get('duration', 0) / 60:.1f} minutes (wall clock; see the note on load below).",
+        "",
+    ]
+
+
+def markdown(runs: dict[str, dict], note: str = "") -> str:
+    """The page for the seed-grid runs, {strategy: run.json}; halving's result first when present."""
+    main = runs.get("halving") or runs["full"]
+    rec = main["records"]
+    made = "; ".join(f"{s}: {run_line(m)}" for s, m in runs.items())
+    return "\n".join([
+        "# Notebook 02: the seed grid's result",
+        "",
+        f"Generated by `python docs/make_02_seed_grid.py REPORT_DIR...` from the runs {made}; every other "
+        "parameter at the notebook's default.",
+        "",
+        f"Data: {provenance_line(rec.get('data') or {})}. Aggregates only. Configuration and threshold "
+        "chosen on validation F1; test scored once.",
+        "",
+        "## Result (" + ("successive halving, the seed grid's default" if "halving" in runs else "full grid") + ")",
+        "",
+        *result_section(main),
+        *(comparison(runs["halving"], runs["full"]) if len(runs) == 2 else
+          ["No run of the other strategy was given, so there is no comparison.", ""]),
+        *([f"Note: {note}", ""] if note else []),
     ])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("report_dir", type=Path, help="the folder given to helpers.run --output-dir")
-    parser.add_argument("--set", help="the run set's name, when the folder holds several seed-grid runs")
+    parser.add_argument("report_dirs", type=Path, nargs="+", help="folders given to helpers.run --output-dir")
+    parser.add_argument("--note", default="", help="a sentence added to the page (e.g. the machine's load)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().with_name("02_seed_grid.md"))
     args = parser.parse_args(argv)
-    runs = seed_grid_runs(args.report_dir)
-    if args.set:
-        runs = [m for m in runs if m.get("name") == args.set]
-    if len(runs) != 1:
-        names = ", ".join(m.get("name", "?") for m in runs)
-        why = f"several seed-grid runs ({names}); choose one with --set" if runs else (
-            f"no finished seed-grid run of {NOTEBOOK}{' named ' + args.set if args.set else ''} in "
-            f"{args.report_dir}/runs (make one with: python -m helpers.run --only 02 -p grid seed "
-            f"--output-dir {args.report_dir})")
-        print(f"make_02_seed_grid: {why}", file=sys.stderr)
-        return 2
-    args.out.write_text(markdown(runs[0]), encoding="utf-8")
-    print(f"wrote {args.out} from {runs[0].get('name')}")
+    runs: dict[str, dict] = {}
+    for folder in args.report_dirs:
+        found = seed_grid_runs(folder)
+        if not found:
+            print(f"make_02_seed_grid: no finished seed-grid run of {NOTEBOOK} in {folder}/runs (make one with: "
+                  f"python -m helpers.run --only 02 -p grid seed --output-dir {folder})", file=sys.stderr)
+            return 2
+        for meta in found:
+            strategy = strategy_of(meta)
+            if strategy in runs:
+                print(f"make_02_seed_grid: two {strategy} seed-grid runs ({runs[strategy].get('name')} and "
+                      f"{meta.get('name')}); give folders with one run of each strategy", file=sys.stderr)
+                return 2
+            runs[strategy] = meta
+    args.out.write_text(markdown(runs, args.note), encoding="utf-8")
+    names = ", ".join(f"{strategy}: {meta.get('name')}" for strategy, meta in runs.items())
+    print(f"wrote {args.out} from {names}")
     return 0
 
 

@@ -14,10 +14,15 @@ batched matrix products for the recurrence, fused pointwise steps (C kernels fro
 pass over all parameters. Each configuration keeps its own learning rate, Adam state and step
 count, and stops after its own last step. The result equals one-by-one training up to float
 rounding (``tests/test_lstm.py``).
+
+Resuming (successive halving in ``helpers/grid.py``): ``train_many(..., keep_state=True)`` keeps
+each result's Adam moments and step count; a task with ``resume=`` that result continues its
+training to ``config.epochs``, exactly as if it had been trained that long in one go.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from contextlib import contextmanager
@@ -58,6 +63,7 @@ class Task:
     key: tuple = ()
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    resume: Trained | None = None  # continue this training (same data) up to config.epochs
 
 
 @dataclass
@@ -70,6 +76,8 @@ class Trained:
     train_losses: list = field(default_factory=list)  # mean batch loss per epoch
     val_loss: float = float("nan")
     val_probs: np.ndarray | None = None  # probabilities on the validation sequences
+    adam: tuple | None = None  # Adam's (m, v), flat (P,), kept when asked: training can resume
+    steps: int = 0  # optimizer steps taken
 
     def model(self) -> SeedLSTM:
         """The trained model as a standalone torch module."""
@@ -271,9 +279,13 @@ class _Group:
         self.offsets = {k: (int(end - math.prod(s)), int(end)) for (k, s), end in zip(self.shapes.items(), ends)}
         self.theta = torch.zeros(G, int(ends[-1]), dtype=dtype, device=device)
         for g, t in enumerate(tasks):
-            model = init_model(self.n_in, t.config, t.seed, dtype)
-            state = {**model.lstm.state_dict(), **{f"head.{k}": v for k, v in model.linear.state_dict().items()}}
-            self.theta[g] = torch.cat([state[k].reshape(-1) for k in self.shapes]).to(device)
+            if t.resume is not None:  # the weights where an earlier training stopped
+                lstm, head = t.resume.lstm_state, t.resume.head_state
+            else:
+                model = init_model(self.n_in, t.config, t.seed, dtype)
+                lstm, head = model.lstm.state_dict(), model.linear.state_dict()
+            state = {**lstm, **{f"head.{k}": v for k, v in head.items()}}
+            self.theta[g] = torch.cat([state[k].reshape(-1) for k in self.shapes]).to(device, dtype)
         self.grad = torch.zeros_like(self.theta)
         empty = lambda *s: torch.empty(*s, dtype=dtype, device=device)  # noqa: E731
         self.act = [empty(T, G, 4 * H, B) for _ in range(L)]   # gate activations i, f, g, o
@@ -360,24 +372,44 @@ def _bce_and_grad(logits, y, valid, n, pos_w):
     return loss, (-pos_w * y * (1 - p) + (1 - y) * p) * (valid / n[:, None])
 
 
-def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) -> list[Trained]:
-    """Train same-shaped configurations all at once; see the module docstring."""
+def _resumed_steps(task: Task, steps_per_epoch: int) -> int:
+    """Optimizer steps already taken by the training a task resumes (0 for a fresh one)."""
+    r = task.resume
+    if r is None:
+        return 0
+    if r.adam is None or r.steps % steps_per_epoch or r.steps > steps_per_epoch * task.config.epochs:
+        raise ValueError(f"task {task.key}: can only resume a training kept with its Adam state after whole "
+                         f"epochs and before config.epochs={task.config.epochs}; it took {r.steps} steps")
+    return r.steps
+
+
+def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None,
+                 keep_state: bool = False) -> list[Trained]:
+    """Train same-shaped configurations all at once; see the module docstring.
+
+    A task with ``resume`` continues that training (weights, Adam moments and step count) to its
+    ``config.epochs``: as if it had been trained that long in one go.
+    """
     grp = _Group(tasks, dtype, device, _steps(dtype, device, use_c))
     G, bs, T, n_in = grp.G, grp.B, grp.T, grp.n_in
     steps_per_epoch = [math.ceil(len(t.X) / bs) for t in tasks]
-    total_steps = [s * t.config.epochs for s, t in zip(steps_per_epoch, tasks)]
+    done = [_resumed_steps(t, s) for t, s in zip(tasks, steps_per_epoch)]
+    total_steps = [s * t.config.epochs - d for s, t, d in zip(steps_per_epoch, tasks, done)]  # still to take
     data, labels = _stacked_data(tasks, dtype, device)
     n_max = data.shape[3]
     pos_w = torch.tensor([pos_weight_of(t.y) for t in tasks], dtype=dtype, device=device)[:, None]
     lr = torch.tensor([t.config.learning_rate for t in tasks], dtype=dtype, device=device)
     theta, grad = grp.theta, grp.grad
     m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+    for g, t in enumerate(tasks):
+        if t.resume is not None:
+            m[g], v[g] = t.resume.adam[0].to(device, dtype), t.resume.adam[1].to(device, dtype)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     head_w, head_b = grp.view(theta, "head.weight"), grp.view(theta, "head.bias")
     idx = torch.arange(bs, device=device)
     xb = torch.empty(T, G, n_in, bs, dtype=dtype, device=device)
     epoch_loss = torch.zeros(G, dtype=torch.float64)
-    losses: list[list[float]] = [[] for _ in tasks]
+    losses: list[list[float]] = [list(t.resume.train_losses) if t.resume else [] for t in tasks]
     for step in range(max(total_steps)):
         live = [step < s for s in total_steps]
         offs = [(step % spe) * bs if lv else 0 for spe, lv in zip(steps_per_epoch, live)]
@@ -393,7 +425,7 @@ def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) ->
         grp.view(grad, "head.bias").copy_(dlogits.sum(1, keepdim=True))
         grp.backward(xb, head_w.transpose(1, 2) * dlogits[:, None, :])
         # Adam, torch.optim.Adam's formulas, each configuration at its own step count and rate
-        k = torch.tensor([min(step + 1, s) for s in total_steps], dtype=dtype, device=device)
+        k = torch.tensor([d + min(step + 1, s) for d, s in zip(done, total_steps)], dtype=dtype, device=device)
         active = torch.tensor(live)
         grp.steps.adam(theta, grad, m, v, lr / (1 - beta1 ** k), (1 - beta2 ** k).sqrt(), active, beta1, beta2,
                        eps)
@@ -402,7 +434,14 @@ def _train_group(tasks: list[Task], dtype, device, use_c: bool | None = None) ->
             if live[g] and (step + 1) % steps_per_epoch[g] == 0:
                 losses[g].append(float(epoch_loss[g]) / steps_per_epoch[g])
                 epoch_loss[g] = 0.0
-    return [_scored(Trained(t, *grp.export(g), losses[g]), dtype) for g, t in enumerate(tasks)]
+    out = []
+    for g, t in enumerate(tasks):
+        tr = Trained(t, *grp.export(g), losses[g], steps=done[g] + total_steps[g])
+        if keep_state:
+            tr.adam = (m[g].cpu().clone(), v[g].cpu().clone())
+        tr.task = dataclasses.replace(t, resume=None)  # do not chain every earlier rung's weights
+        out.append(_scored(tr, dtype))
+    return out
 
 
 def _stacked_data(tasks: list[Task], dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -425,18 +464,20 @@ def _scored(trained: Trained, dtype) -> Trained:
     return trained
 
 
-def _train_group_single_thread(tasks: list[Task], dtype) -> list[Trained]:
+def _train_group_single_thread(tasks: list[Task], dtype, keep_state: bool = False) -> list[Trained]:
     with single_thread():
-        return _train_group(tasks, dtype, "cpu")
+        return _train_group(tasks, dtype, "cpu", keep_state=keep_state)
 
 
 def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jobs: int = 1,
-               progress: bool = False) -> list[Trained]:
+               progress: bool | str = False, keep_state: bool = False) -> list[Trained]:
     """Train every task; results in the tasks' order, validation loss where validation data exists.
 
     Tasks are grouped by hidden size, window, batch size, layers and inputs. On the CPU each group
     runs on one thread, so results do not depend on the machine's thread count; ``n_jobs`` groups
-    run at once in separate processes (same results, more cores used).
+    run at once in separate processes (same results, more cores used). ``keep_state`` keeps each
+    result's Adam moments, so that a task with ``resume=`` that result can continue its training
+    exactly (successive halving). ``progress``: True, or the progress bar's label.
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, t in enumerate(tasks):
@@ -446,18 +487,19 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
     order = sorted(groups, key=lambda key: -work[key])
     groups_of_tasks = [[tasks[i] for i in groups[key]] for key in order]
     if device != "cpu":
-        trained_groups = (_train_group(g, dtype, device) for g in groups_of_tasks)
+        trained_groups = (_train_group(g, dtype, device, keep_state=keep_state) for g in groups_of_tasks)
     else:
         _steps(dtype, device)  # builds the C kernels here once, not in each worker
         if n_jobs == 1:
-            trained_groups = (_train_group_single_thread(g, dtype) for g in groups_of_tasks)
+            trained_groups = (_train_group_single_thread(g, dtype, keep_state) for g in groups_of_tasks)
         else:
             from joblib import Parallel, delayed
 
             trained_groups = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_train_group_single_thread)(g, dtype) for g in groups_of_tasks)
+                delayed(_train_group_single_thread)(g, dtype, keep_state) for g in groups_of_tasks)
     results: list[Trained | None] = [None] * len(tasks)
-    bar = _bar(sum(work.values()), len(tasks), progress)
+    label = progress if isinstance(progress, str) else f"training {len(tasks)} LSTM configurations"
+    bar = _bar(sum(work.values()), label, bool(progress))
     for key, trained in zip(order, trained_groups):
         for i, tr in zip(groups[key], trained):
             results[i] = tr
@@ -467,16 +509,17 @@ def train_many(tasks: list[Task], dtype=torch.float64, device: str = "cpu", n_jo
 
 
 def _work(task: Task) -> float:
-    """Rough cost of training a task: multiply-adds of its recurrent products."""
+    """Rough cost of training a task: multiply-adds of its recurrent products (epochs still to train)."""
     c = task.config
-    return c.epochs * len(task.X) * c.window_size * c.num_layers * c.hidden_size * (c.hidden_size + task.X.shape[2])
+    done = task.resume.steps / math.ceil(len(task.X) / c.batch_size) if task.resume is not None else 0
+    return (c.epochs - done) * len(task.X) * c.window_size * c.num_layers * c.hidden_size * (c.hidden_size + task.X.shape[2])
 
 
-def _bar(total_work: float, n_tasks: int, show: bool):
+def _bar(total_work: float, label: str, show: bool):
     """A progress bar over training work (groups differ in size, so it counts work, not groups)."""
     from tqdm.std import tqdm
 
-    return tqdm(total=total_work, desc=f"training {n_tasks} LSTM configurations", disable=not show,
+    return tqdm(total=total_work, desc=label, disable=not show,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left")
 
 

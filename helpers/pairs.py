@@ -280,13 +280,23 @@ def sequence_dates(features: pd.DataFrame, dates: pd.DatetimeIndex, window_size:
 
 def best_threshold(y: np.ndarray, scores: np.ndarray, grid=None) -> tuple[float, float]:
     """The decision threshold on ``scores`` with the highest F1 on (y, scores), and that F1."""
-    grid = np.unique(np.quantile(scores, np.linspace(0.02, 0.98, 49))) if grid is None else grid
+    grid = np.unique(np.quantile(scores, np.linspace(0.02, 0.98, 49))) if grid is None else np.asarray(grid)
+    f1 = f1_at_thresholds(y, scores, grid)
     best = (float(grid[0]), -1.0)
-    for t in grid:
-        f1 = f1_score(y, (scores > t).astype(int), zero_division=0)
-        if f1 > best[1] + 1e-12:
-            best = (float(t), float(f1))
+    for t, f in zip(grid, f1):
+        if f > best[1] + 1e-12:
+            best = (float(t), float(f))
     return best
+
+
+def f1_at_thresholds(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """F1 of the predictions ``scores > t`` for every t in ``thresholds`` (k,), as
+    ``sklearn.metrics.f1_score(y, scores > t, zero_division=0)``: 2 tp / (positives + predicted)."""
+    positive = np.asarray(y) > 0.5
+    predicted = np.asarray(scores)[None, :] > np.asarray(thresholds)[:, None]  # (k, n)
+    tp = predicted[:, positive].sum(axis=1)
+    denom = positive.sum() + predicted.sum(axis=1)
+    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
 
 
 def classification_report(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict:

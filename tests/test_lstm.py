@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -130,3 +132,36 @@ def test_a_group_must_share_one_shape():
     tasks = [make_task(Config(4, 0.01, 3, 2, 8, 1), seed=1), make_task(Config(5, 0.01, 3, 2, 8, 1), seed=2)]
     with pytest.raises(ValueError, match="one \\(hidden, window"):
         _train_group(tasks, torch.float64, "cpu")
+
+
+@pytest.mark.parametrize("use_c", [pytest.param(True, marks=needs_c), False], ids=["C kernels", "torch steps"])
+def test_resumed_training_equals_training_in_one_go(use_c):
+    """Successive halving continues survivors: 2 epochs, then 2 more, then 1, is 5 epochs in one go."""
+    from helpers.lstm import _train_group
+
+    configs = [Config(4, 0.01, 3, 5, 8, 2), Config(4, 0.003, 3, 5, 8, 2), Config(4, 0.02, 3, 5, 8, 2)]
+    tasks = [make_task(c, seed=20 + i, n=30 + 7 * i, data_seed=i) for i, c in enumerate(configs)]
+    once = _train_group(tasks, torch.float64, "cpu", use_c=use_c)
+    staged = None
+    for epochs in (2, 4, 5):
+        rung = [dataclasses.replace(t, config=dataclasses.replace(t.config, epochs=epochs),
+                                    resume=staged[i] if staged else None) for i, t in enumerate(tasks)]
+        staged = _train_group(rung[:2] if epochs == 5 else rung, torch.float64, "cpu", use_c=use_c,
+                              keep_state=True)  # the last rung trains a smaller group
+    for a, b, t in zip(once, staged, tasks):
+        assert b.steps == a.steps == 5 * -(-len(t.X) // t.config.batch_size)
+        np.testing.assert_allclose(b.train_losses, a.train_losses, rtol=1e-12)
+        for k, v in a.lstm_state.items():
+            np.testing.assert_allclose(b.lstm_state[k], v, rtol=1e-12, atol=1e-14)
+        assert b.val_loss == pytest.approx(a.val_loss, rel=1e-12)
+
+
+def test_resuming_needs_the_adam_state_and_whole_epochs():
+    c = Config(4, 0.01, 3, 2, 8, 1)
+    t = make_task(c, seed=1)
+    without_state = train_many([t])[0]
+    with pytest.raises(ValueError, match="Adam state"):
+        train_many([dataclasses.replace(t, config=dataclasses.replace(c, epochs=3), resume=without_state)])
+    kept = train_many([t], keep_state=True)[0]
+    with pytest.raises(ValueError, match="config.epochs=1"):
+        train_many([dataclasses.replace(t, config=dataclasses.replace(c, epochs=1), resume=kept)])

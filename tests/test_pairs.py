@@ -259,3 +259,146 @@ def test_comparability_note():
                            "test % revert": [0.45, 0.62]}, index=["p1", "p2"])
     assert "p2 (32%)" in P.comparability_note(splits) and "p1" not in P.comparability_note(splits)
     assert P.comparability_note(splits.iloc[:1]).startswith("Reversion rates of every pair are within 15%")
+
+
+# --------------------------------------------------------------------------- successive halving
+
+
+def test_halving_rungs_arithmetic():
+    rungs = G.halving_rungs(162, 50, eta=3, min_epochs=2)
+    c = G.Config(30, 0.001, 3, 50, 32, 1)
+    assert [r.epochs(c) for r in rungs] == [6, 17, 50]  # 50/9, 50/3, 50
+    assert [r.keep for r in rungs] == [54, 18, 0]      # 162/3, 162/9, then the last rung chooses
+    assert [r.epochs(c) for r in G.halving_rungs(162, 50, eta=3, min_epochs=1)] == [2, 6, 17, 50]
+    assert [r.keep for r in G.halving_rungs(162, 50, eta=3, min_epochs=1)] == [54, 18, 6, 0]
+    assert G.halving_rungs(4, 15, eta=3) == [G.Rung(1 / 3, 1), G.Rung(1.0, 0)]
+    assert G.halving_rungs(2, 50, eta=3) == [G.Rung(1.0, 0)]   # too few configurations: the full grid
+    assert G.halving_rungs(162, 3, eta=3, min_epochs=2) == [G.Rung(1.0, 0)]  # too few epochs to split
+    assert G.Rung(1 / 9, 1).epochs(G.Config(30, 0.001, 3, 4, 32, 1)) == 1  # at least one epoch
+    with pytest.raises(ValueError, match="eta >= 2"):
+        G.halving_rungs(10, 10, eta=1)
+
+
+def _stable_pair(n_val: int = 100):
+    """A stand-in for PairData: 7 random features, every validation label 1."""
+    idx = pd.bdate_range("2020-01-01", periods=300)
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(rng.normal(size=(300, 7)), index=idx)
+    labels = pd.Series(1.0, index=idx)
+    return P.PairData.__new__(P.PairData), features, labels, idx[10:200], idx[200:200 + n_val]
+
+
+def _fake_trainer(quality, calls):
+    """Training by hand: configuration c at e epochs predicts ``quality(c, e)`` of its validation rows
+    positive (all labels are 1, so F1 = 2k / (n + k) rises with k); records what was trained."""
+    from helpers.lstm import Trained
+
+    def train_many(tasks, progress=False, keep_state=False, **_):
+        calls.append([(t.key, t.config.epochs, t.resume is not None) for t in tasks])
+        out = []
+        for t in tasks:
+            k = quality(t.key[1], t.config.epochs)
+            probs = np.where(np.arange(len(t.y_val)) < k, 0.9, 0.01)
+            out.append(Trained(t, {}, {}, [], val_loss=1.0 - k / 100, val_probs=probs,
+                               adam=() if keep_state else None))
+        return out
+
+    return train_many
+
+
+def test_halving_picks_the_full_grids_best_when_the_ranking_is_stable(monkeypatch):
+    pair, features, labels, train, validation = _stable_pair()
+    pair.__dict__.update(name="P", features=features, labels=labels, train=train, validation=validation)
+    configs = G.expand({"hidden_size": [4], "learning_rate": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                        "window_size": [3], "epochs": [18], "batch_size": [64], "num_layers": [1]})
+    # the ranking is the same at every epoch (config 6 best) and every score falls with training,
+    # so an early rung's scores of dropped configurations beat the winner's final score
+    quality = {0: 10, 1: 50, 2: 30, 3: 20, 4: 60, 5: 40, 6: 90, 7: 70, 8: 5}
+    calls = []
+    monkeypatch.setattr(G, "train_many", _fake_trainer(lambda c, e: quality[c] - e, calls))
+    full, _ = G.search({"P": pair}, configs, seed=0, strategy="full")
+    half, models = G.search({"P": pair}, configs, seed=0, strategy="halving", eta=3, min_epochs=2)
+    assert G.choose(full).loc["P", "config"] == G.choose(half).loc["P", "config"] == 6
+    assert G.choose(half).loc["P", "val F1"] == full.set_index("config").loc[6, "val F1"]
+    assert list(models) == [("P", 6)]  # the last rung's: trained to all 18 epochs
+    # rungs: 9 configurations to 2 epochs, the best 3 to 6, the best 1 to 18, each resuming the last
+    assert [[(c, e, r) for (_, c), e, r in call] for call in calls[1:]] == [
+        [(c, 2, False) for c in range(9)], [(6, 6, True), (7, 6, True), (4, 6, True)], [(6, 18, True)]]
+    assert half.groupby("config")["epochs trained"].max().to_dict() == {0: 2, 1: 2, 2: 2, 3: 2, 4: 6, 5: 2,
+                                                                        6: 18, 7: 6, 8: 2}
+    assert half.groupby("rung").size().to_list() == [9, 3, 1] and (full["rung"] == 0).all()
+
+
+def test_halving_selects_on_validation_data_only(prices):
+    """Selection ignores the test period: scrambling its labels and features changes nothing chosen."""
+    pair = prepared(prices)
+    configs = G.expand({"hidden_size": [4], "learning_rate": [0.03, 0.01, 0.003], "window_size": [3],
+                        "epochs": [3], "batch_size": [128], "num_layers": [1]})
+    table, models = G.search({pair.name: pair}, configs, seed=0, strategy="halving", min_epochs=1)
+    scrambled = prepared(prices)
+    rng = np.random.default_rng(1)
+    scrambled.labels.loc[pair.test] = 1.0 - scrambled.labels.loc[pair.test]
+    scrambled.features.loc[pair.test] = rng.normal(size=(len(pair.test), len(P.FEATURES)))
+    other, _ = G.search({pair.name: scrambled}, configs, seed=0, strategy="halving", min_epochs=1)
+    pd.testing.assert_frame_equal(table, other)
+    # and a configuration halving trains to the end equals its full-grid training
+    full, full_models = G.search({pair.name: pair}, configs, seed=0, strategy="full")
+    key = (pair.name, int(G.choose(table).loc[pair.name, "config"]))
+    np.testing.assert_array_equal(models[key].val_probs, full_models[key].val_probs)
+    assert G.choose(full).loc[pair.name, "val F1"] >= G.choose(table).loc[pair.name, "val F1"]
+    assert (full.set_index("config").loc[key[1], "val F1"]
+            == table[table["rung"] == table["rung"].max()].set_index("config").loc[key[1], "val F1"])
+
+
+def test_unknown_search_strategy(prices):
+    with pytest.raises(ValueError, match="strategy must be one of full, halving"):
+        G.search({}, [], seed=0, strategy="hyperband")
+
+
+def test_fast_roc_auc_and_f1_match_sklearn():
+    """The bootstrap's ROC AUC (from dense ranks, on resampled rows too) and the vectorized F1 of
+    best_threshold against scikit-learn, with ties."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from helpers import pairverdict as V
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(20, 300))
+        y = (rng.random(n) < rng.uniform(0.2, 0.8)).astype(float)
+        s = np.round(rng.random(n), int(rng.integers(1, 4)))  # ties
+        rows = rng.integers(0, n, n)  # a bootstrap resample
+        if len(np.unique(y[rows])) < 2:
+            continue
+        assert V.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert V._auc_of_ranks(y[rows], V.dense_ranks(s)[rows]) == pytest.approx(roc_auc_score(y[rows], s[rows]),
+                                                                                abs=1e-12)
+        grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+        np.testing.assert_array_equal(P.f1_at_thresholds(y, s, grid),
+                                      [f1_score(y, (s > t).astype(int), zero_division=0) for t in grid])
+    assert np.isnan(V.roc_auc(np.ones(5), np.arange(5.0)))
+
+
+def test_study_scores_the_test_period_once_and_trades_only_pairs_that_pass(prices):
+    from helpers import pairs_study
+    from helpers.backtest import CashConvention
+
+    data = {p.name: p for p in (prepared(prices), P.prepare_pair(prices, "SHY", "VGSH", **SPLIT, label_window=5,
+                                                                   label_threshold=0.5))}
+    data["SHY_VGSH"].passes = False  # one flagged pair: classified, not traded
+    configs = G.expand({"hidden_size": [4], "learning_rate": [0.01], "window_size": [3], "epochs": [1],
+                        "batch_size": [128], "num_layers": [1]})
+    table, models = G.search(data, configs, seed=0)
+    chosen = G.choose(table)
+    study = pairs_study.run(prices, data, chosen, models, CashConvention.from_parameters(0.02, 0.01, 0.005, 5.0),
+                            entry_z=1.0, holding_period=5, notional=100_000)
+    for name, pair in data.items():
+        probs = study.test_probs[name]
+        assert probs.index.isin(pair.test).all()
+        pd.testing.assert_series_equal(study.signals["LSTM"][name], probs > chosen.loc[name, "threshold"],
+                                       check_names=False)
+        assert study.reports.loc[(name, "LSTM"), "F1"] == pytest.approx(
+            P.classification_report(study.y[name], probs.to_numpy(), chosen.loc[name, "threshold"])["F1"])
+    assert list(study.books["LSTM"].pairs) == ["TLT_SPTL"] and list(study.untraded["|z| rule"].pairs) == ["SHY_VGSH"]
+    assert set(study.summaries) == set(study.before_costs) == {"LSTM", "|z| rule", "logistic"}
+    assert str(study) == study.answer and "Verdict" in study.answer and "SHY_VGSH" in study.answer
