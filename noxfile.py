@@ -107,6 +107,9 @@ def environment(session: nox.Session) -> dict[str, str]:
                 session.log(f"Creating the project environment {ENV} (once; every session reuses it)")
                 session.run(_base_python(session), "-m", "venv", "--clear", str(ENV), external=True)
                 version = _python_version(python)
+                # pip >= 25.1 shows a progress bar while it installs, not only while it downloads
+                session.run(str(python), "-m", "pip", "install", "--disable-pip-version-check", "--upgrade",
+                            "pip>=25.1", external=True)
             stamp.unlink(missing_ok=True)  # a failed or interrupted install is retried next time
             session.log("Installing the project with the versions pinned by constraints.txt into .venv "
                         "(minutes the first time; torch alone is a large download)")

@@ -19,9 +19,10 @@ How it stays fast (``--jobs`` mutants at once, default one per core):
 
 * one copy of the project per job, made once; a mutant is written into it and undone after;
 * one baseline run per distinct ``tests`` list, which also records (with coverage) which tests
-  execute each mutant's lines; a mutant's run puts those tests first, and ``-x`` stops at the
-  first failure, so a killed mutant usually costs one pytest start-up and a few tests (the same
-  tests run as without the ordering, so a survivor is still a survivor);
+  execute each mutant's lines and how long each test takes; a mutant's run puts those tests
+  first, quickest first, and ``-x`` stops at the first failure, so a killed mutant usually costs
+  one pytest start-up and a few tests (the same tests run as without the ordering, so a
+  survivor is still a survivor);
 * pytest without plugin autoloading (nbval's import alone costs a second per start) and without
   its cache.
 
@@ -50,7 +51,7 @@ TIMEOUT = 900  # seconds for one mutant's tests: a hang counts as survived, with
 PLUGIN = "qn_mutants_plugin"
 
 # A pytest plugin, written to a temporary folder on the copies' PYTHONPATH (after the copy).
-# QN_MUTANT_COVER: record, per test, which of the given lines it executes (the baseline).
+# QN_MUTANT_COVER: record, per test, which of the given lines it executes, and its seconds (the baseline).
 # QN_MUTANT_FIRST: run these test ids first, the rest after in their usual order (a mutant).
 PLUGIN_SOURCE = '''
 import json
@@ -74,10 +75,15 @@ if _COVER:
     _cov = coverage.Coverage(data_file=None, config_file=False, include=[os.path.abspath(f) for f in _COVER["lines"]])
     _cov.start()
 
+    _seconds = {}
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item, nextitem):
         _cov.switch_context(item.nodeid)
         yield
+
+    def pytest_runtest_logreport(report):
+        _seconds[report.nodeid] = _seconds.get(report.nodeid, 0.0) + report.duration
 
     def pytest_sessionfinish(session, exitstatus):
         _cov.stop()
@@ -87,7 +93,7 @@ if _COVER:
             by_line = data.contexts_by_lineno(os.path.abspath(name))
             out[name] = {str(n): sorted(c for c in by_line.get(n, []) if c) for n in lines}
         with open(_COVER["out"], "w") as fh:
-            json.dump(out, fh)
+            json.dump({"lines": out, "seconds": _seconds}, fh)
 '''
 
 
@@ -192,15 +198,16 @@ class Copies:
             self.free.put(tmp / f"copy{i}")
 
     def baseline(self, tests: tuple[str, ...], lines: dict[str, list[int]]) -> tuple[bool, str, dict]:
-        """(tests failed, last output line, {file: {line: [test ids executing it]}}) without a mutant."""
+        """(tests failed, last output line, record) without a mutant; the record has ``lines``
+        ({file: {line: [test ids executing it]}}) and ``seconds`` (each test's duration)."""
         root = self.free.get()
         try:
             out = root / ".qn-cover.json"
             try:
                 res = run_tests(root, self.plugin_dir, tests, cover={"lines": lines, "out": str(out)})
             except subprocess.TimeoutExpired:
-                return True, f"tests timed out after {TIMEOUT} s", {}
-            covered = json.loads(out.read_text()) if out.exists() else {}
+                return True, f"tests timed out after {TIMEOUT} s", {"lines": {}, "seconds": {}}
+            covered = json.loads(out.read_text()) if out.exists() else {"lines": {}, "seconds": {}}
             out.unlink(missing_ok=True)
             return res.returncode != 0, last_line(res), covered
         finally:
@@ -261,9 +268,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(mutants)} mutants on {jobs} job(s)", flush=True)
 
         def covering(m: Mutant) -> list[str]:
-            by_line = baseline[m.tests][2].get(m.file, {})
+            """The tests that execute the mutant's lines, quickest first."""
+            record = baseline[m.tests][2]
+            by_line = record["lines"].get(m.file, {})
             ids = {t for n in lines[m] for t in by_line.get(str(n), [])}
-            return sorted(ids)
+            return sorted(ids, key=lambda t: (record["seconds"].get(t, float("inf")), t))
 
         killed = 0
         for m, (failed, last) in zip(mutants, pool.map(lambda m: copies.trial(m, covering(m)), mutants)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -68,9 +69,10 @@ def test_notebooks_name_the_kernel_the_environment_registers_and_the_readme_name
         assert (spec["name"], spec["display_name"], spec["language"]) == (name, display, "python"), path.name
 
 
-def test_mutant_files_load_and_a_mutant_names_the_lines_its_text_spans():
+def test_mutant_files_load_and_a_mutant_names_the_lines_its_text_spans(monkeypatch):
     spec = importlib.util.spec_from_file_location("run_mutants", ROOT / "tests" / "run_mutants.py")
     run_mutants = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "run_mutants", run_mutants)  # dataclasses look their module up
     spec.loader.exec_module(run_mutants)
     assert len(run_mutants.load_mutants()) > 0  # every tests/mutants/*.toml parses, with every field
     mutant = run_mutants.Mutant("m", "rule", "f.py", "b = 2\nc = 3\n", "b = 0\n", ("tests/x.py",), "x.toml")
