@@ -243,7 +243,7 @@ def _defaults_but_data(meta: dict) -> bool:
     return all(p.split("=", 1)[0] == "data_source" for p in parts)
 
 
-def _rank(meta: dict) -> tuple:
+def preference(meta: dict) -> tuple:
     """Which of several sets of one notebook stands for it: named exactly as the notebook (all
     defaults), then defaults but the data source, then any other (a sweep), by name."""
     exact = (meta.get("name") or meta.get("set")) == meta.get("notebook")
@@ -310,7 +310,7 @@ def load_runs(report_dir: Path) -> list[dict]:
         if not ("answer" in rec or "headline" in rec) or "data" not in rec:
             continue
         stem = meta["notebook"]
-        if stem not in best or _rank(meta) < _rank(best[stem]):
+        if stem not in best or preference(meta) < preference(best[stem]):
             best[stem] = meta
     return [{"notebook": stem, "records": best[stem]["records"], "report": best[stem].get("report")}
             for stem in sorted(best)]
