@@ -289,7 +289,7 @@ def index_row(meta: dict) -> str:
             f'<div class="body"><div class="title"><b>{name_html}</b> {status_html} '
             f'<span class="links">{" · ".join(links) or "-"}</span></div>{error}'
             f"{question_html}{headline}"
-            f'<p class="prov">{prov} · parameters: {params_html} · <small>{when}</small></p>'
+            f'<p class="prov">{prov} · parameters: {params_html}{f" · <small>{when}</small>" if when else ""}</p>'
             f"{results_html(records)}{comparisons_html(records)}{full}</div></section>")
 
 
@@ -490,7 +490,7 @@ details summary { cursor: pointer; color: #1a5fb4; }
 table.glance { width: 100%; table-layout: fixed; font-size: .92rem; }
 table.glance td, table.glance th { border-bottom: 1px solid #ddd; }
 table.glance col.nb { width: 12rem; } table.glance col.q { width: 30%; } table.glance col.p { width: 8.5rem; }
-table.glance td.headline { font-weight: 600; font-size: 1rem; }
+table.glance td.headline { font-weight: 600; }
 table.glance td.question, .question { font-style: italic; color: #444; }
 section.set { display: grid; grid-template-columns: 320px minmax(0, 1fr); gap: 1rem;
               border-top: 2px solid #ccc; padding: .8rem 0; }
@@ -501,7 +501,7 @@ a.lightbox:target { display: flex; position: fixed; inset: 0; z-index: 10; backg
 a.lightbox img { max-width: 95vw; max-height: 95vh; background: #fff; }
 .title { font-size: 1.05rem; } .title .links { font-size: .9rem; margin-left: .6rem; }
 .question { margin: .25rem 0; }
-.headline { font-size: 1.1rem; font-weight: 600; margin: .35rem 0; padding: .35rem .7rem;
+p.headline { font-size: 1.1rem; font-weight: 600; margin: .35rem 0; padding: .35rem .7rem;
             border-left: 4px solid #1a5fb4; background: #f3f7fc; }
 .prov { font-size: .85rem; color: #444; margin: .3rem 0; overflow-wrap: anywhere; }
 .error { color: #c62828; margin: .2rem 0; }
