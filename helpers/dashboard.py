@@ -33,7 +33,7 @@ import json
 import math
 from urllib.parse import quote
 
-from helpers.findings import format_value, headline_of, preference, question_of, title_of
+from helpers.findings import format_value, headline_of, period_of, preference, question_of, title_of
 from helpers.source import DataSource
 
 THUMB_WIDTH = 960      # pixels: shown 320 wide, enlarged on a click
@@ -313,7 +313,7 @@ def glance_html(sets: list[dict]) -> str:
                     f'<small class="src {esc(kind)}">{esc(kind)}</small></td>'
                     f'<td class="question">{esc(question_of(nb, records))}</td>'
                     f'<td class="headline">{esc(head) or "-"}</td>'
-                    f"<td>{esc(str(records.get('period') or ''))}</td></tr>")
+                    f"<td>{esc(period_of(records))}</td></tr>")
     return ('<table class="glance"><colgroup><col class="nb"><col class="q"><col><col class="p"></colgroup><thead><tr><th>notebook</th><th>question</th><th>headline</th>'
             f"<th>period</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 

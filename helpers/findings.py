@@ -126,7 +126,10 @@ def headline_of(records: dict, limit: int = 40) -> str:
     """The recorded ``headline``; for an older set, the start of its ``answer`` (``limit`` words, "...")."""
     if records.get("headline"):
         return str(records["headline"])
-    words = str(records.get("answer") or "").split()
+    answer = str(records.get("answer") or "")
+    if answer.startswith("On ") and ": " in answer:  # the source and dates: the period says them
+        answer = answer.split(": ", 1)[1]
+    words = answer.split()
     return " ".join(words[:limit]) + (" ..." if len(words) > limit else "")
 
 

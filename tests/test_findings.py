@@ -86,6 +86,8 @@ def test_an_older_set_falls_back_to_questions_and_its_answer():
     assert f.QUESTIONS["03_mag7_beta_hedge"] in md and "(not recorded)" in md
     assert "w39 ..." in md and "w40" not in md                            # the answer's first 40 words
     assert "| 2022-01-03 to 2025-09-19 |" in md                           # the period from the data
+    assert f.headline_of({"answer": "On the simulated market, 2020-01-02 to 2021-01-04: Yes, by 0.2."}) == \
+        "Yes, by 0.2."                                                    # the period says source and dates
     recorded = dict(old, question="Recorded question?")
     assert "Recorded question?" in f.findings_markdown([{"notebook": "03_mag7_beta_hedge", "records": recorded}])
 
