@@ -99,19 +99,18 @@ def provenance_line(data: dict) -> str:
 
 # Plain words for the terms the answers use (the README's glossary, under the summary).
 GLOSSARY = (
-    ("Block bootstrap", "resampling runs of consecutive days, so intervals keep the clustering of market moves."),
-    ("Politis-White", "a rule choosing that run length from the data."),
-    ("Jobson-Korkie-Memmel", "a formula test of two Sharpe ratios' gap, cross-checking the bootstrap."),
-    ("Probabilistic Sharpe", "the chance the true Sharpe ratio beats a benchmark, given sample length and "
-                             "fat tails."),
+    ("Block bootstrap", "resampling runs of consecutive days, keeping calm and turbulent spells intact."),
+    ("Politis-White", "picks that run length from the data."),
+    ("Jobson-Korkie-Memmel", "a formula test of a Sharpe-ratio gap."),
+    ("Probabilistic Sharpe", "the chance the true Sharpe ratio beats a benchmark."),
     ("Deflated Sharpe", "the same, after picking the best of many trials."),
-    ("Holm", "keeps the chance of any false \"yes\" across several comparisons at 5%."),
-    ("HAC (Newey-West)", "standard errors robust to autocorrelated, uneven daily noise."),
-    ("Reg T margin", "the US rule that a short needs collateral worth 50% of its value."),
-    ("Log-gap slope", "how fast a 3x fund lags 3x its index as variance grows; theory says -3."),
-    ("IC", "rank correlation of forecasts with outcomes, across assets per date (cross-sectional) or "
-           "through time per asset (time-series)."),
-    ("Minimum detectable effect", "the smallest true difference the test would find 80% of the time."),
+    ("Holm", "keeps the chance of any false \"yes\" among several tests at 5%."),
+    ("HAC (Newey-West)", "standard errors allowing for autocorrelated noise."),
+    ("Reg T margin", "a short needs collateral of 50% of its value."),
+    ("Log-gap slope", "how fast a 3x fund lags 3x its index as variance grows (theory: -3)."),
+    ("IC", "rank correlation of forecasts with outcomes, across assets (cross-sectional) or through "
+           "time (time-series)."),
+    ("Minimum detectable effect", "the smallest true difference a test finds 80% of the time."),
     ("Halves", "the same test on each half of the period."),
 )
 MAX_WORDS = 700  # the whole generated block
@@ -184,11 +183,11 @@ def source_words(data: dict) -> str:
 
 
 def data_line(data: dict, source: bool = True) -> str:
-    """Ticker count, source (unless ``source`` is False) and content hash of a run's data, briefly."""
+    """Source (unless ``source`` is False) and content hash of a run's data, briefly."""
     if not data:
         return "data: unknown"
-    where = f", {source_words(data)}" if source else ""
-    return f"{len(data.get('tickers') or [])} tickers{where}, sha256 {str(data.get('content_hash', ''))[:12]}"
+    where = f"{source_words(data)}, " if source else ""
+    return f"{where}sha256 {str(data.get('content_hash', ''))[:12]}"
 
 
 def _cell(text: str) -> str:
@@ -216,7 +215,7 @@ def findings_markdown(runs: list[dict]) -> str:
     for run in runs:
         rec, stem = run["records"], run["notebook"]
         link = f"[report]({run['link']}) · " if run.get("link") else ""
-        parts += [f"**{title_of(stem)}.** {headline_of(rec)}",
+        parts += [f"**{stem.split('_', 1)[0]}.** {headline_of(rec)}",  # the table names it
                   f"<sub>{link}{data_line(rec.get('data') or {}, source=not one)}.</sub>", ""]
     parts += ["**Terms**", "", *(f"- *{term}*: {text}" for term, text in GLOSSARY)]
     return "\n".join(parts).strip() + "\n"
