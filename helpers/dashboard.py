@@ -145,6 +145,7 @@ LABELS = {
     "deflated_sharpe_best_cell": "deflated Sharpe, best cell",
     "psr_best_cell_vs_base": "probabilistic Sharpe, best cell vs base",
     "cells_beating_base": "cells beating the base",
+    "leverage_at_cap_share": "share of days with leverage at its cap",
     "sharpe_diff_ci_best_cell_vs_base": "Sharpe gap best cell - base, 95% CI",
 }
 _WORDS = {"sharpe": "Sharpe", "ci": "95% CI", "pnl": "P/L", "maxdd": "max drawdown", "dd": "drawdown",
@@ -178,14 +179,16 @@ def _cell(key: str, value, parent: str = "") -> str:
 def _small_table(caption: str, head: list[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return (f'<div class="kv"><table class="small"><caption>{esc(caption)}</caption>'
+    caption = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<div class="kv"><table class="small">{caption}'
             f"{f'<thead><tr>{th}</tr></thead>' if head else ''}<tbody>{body}</tbody></table></div>")
 
 
 def results_html(records: dict) -> str:
-    """Key results with human labels: the plain numbers in one small table, each nested result
-    (a dict by pair, strategy, ...) in its own small table, a dict of dicts as rows x columns."""
-    flat, nested = [], []
+    """Key results with human labels: the plain numbers in one small table; results by the same
+    names (pairs, assets, ...) together in one table, a row per result and a column per name; any
+    other nested result in its own small table, a dict of dicts as rows x columns."""
+    flat, nested, by_names = [], [], {}
     for key, value in records.items():
         if key in SHOWN_ELSEWHERE:
             continue
@@ -196,14 +199,17 @@ def results_html(records: dict) -> str:
                 rows = [[esc(str(k))] + [_cell(c, v.get(c), key) if c in v else "-" for c in cols]
                         for k, v in value.items()]
                 nested.append(_small_table(label(key), [""] + [label(c) for c in cols], rows))
-            elif len(value) > 3:  # side by side: a header of names over a row of values
-                nested.append(_small_table(label(key), [str(k) for k in value],
-                                           [[_cell(str(k), v, key) for k, v in value.items()]]))
             else:
-                nested.append(_small_table(label(key), [], [[esc(str(k)), _cell(str(k), v, key)]
-                                                            for k, v in value.items()]))
+                by_names.setdefault(tuple(value), []).append(key)
         else:
             flat.append([esc(label(key)), _cell(key, value)])
+    for names, keys in by_names.items():
+        rows = [[esc(label(key))] + [_cell(str(n), records[key][n], key) for n in names] for key in keys]
+        if len(keys) == 1 and len(names) <= 3:  # a short one: a name and a value per row
+            rows = [[esc(str(n)), _cell(str(n), records[keys[0]][n], keys[0])] for n in names]
+            nested.append(_small_table(label(keys[0]), [], rows))
+        else:
+            nested.append(_small_table("", [""] + [str(n) for n in names], rows))
     parts = ([_small_table("key results", [], flat)] if flat else []) + nested
     return f'<div class="results">{"".join(parts)}</div>' if parts else ""
 

@@ -45,7 +45,7 @@ QUESTIONS = {
 
 # Keys shown as percentages (fractions of capital or annual rates).
 _PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|excess_return|alpha_annual|alpha_ci|alpha_hedged|"
-                      r"^alpha$|turnover_cost")
+                      r"^alpha$|turnover_cost|_share$|^share_")
 # Recorded detail too fine for the findings (the report shows it).
 DETAIL_KEYS = {"per_pair"}
 

@@ -186,3 +186,12 @@ def test_the_page_has_the_sweep_table_inline_plots_and_every_row():
     with Image.open(io.BytesIO(base64.b64decode(plots[0]))) as img:
         assert img.format == "PNG" and img.width > 100
     assert page.count('<section class="set') == 6 and "1 failed" in page
+
+
+def test_results_by_the_same_names_share_one_table():
+    pairs = ("SPY/SPXL", "QQQ/TQQQ", "IWM/TNA", "DIA/UDOW")
+    out = d.results_html({"rehedges_per_year": dict(zip(pairs, (25.6, 34.3, 35.1, 21.8))),
+                          "breakeven_borrow_fee_ci": {p: [0.013, 0.031] for p in pairs}})
+    assert out.count("<table") == 1 and "<th>SPY/SPXL</th><th>QQQ/TQQQ</th>" in out
+    assert "<tr><td>re-hedges per year</td><td>25.6</td>" in out
+    assert "<tr><td>break-even borrow fee, 95% CI</td><td>[1.3%, 3.1%]</td>" in out

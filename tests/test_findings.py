@@ -34,6 +34,7 @@ RECORDS = {
      "equal weight: sharpe: 0.51; volatility: 8.2%"),
     ("x", float("nan"), "n/a"),
     ("cells_beating_base", 3.0, "3"),
+    ("leverage_at_cap_share", 0.234, "23.4%"),
     ("whole_history_excess_return", {"SPY/SPXL": -0.00234}, "SPY/SPXL: -0.2%"),
 ])
 def test_values_are_formatted_for_people(key, value, shown):
