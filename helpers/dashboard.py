@@ -456,12 +456,18 @@ def sweep_plots(group: dict) -> list[tuple[str, str]]:
     return plots
 
 
+def _result_label(key: str) -> str:
+    """A sweep column's label: ``sharpe_diff_ci.vs_base`` -> ``Sharpe gap, 95% CI: vs_base``."""
+    parent, _, child = key.partition(".")
+    return f"{label(parent)}: {child}" if child else label(parent)
+
+
 def sweep_html(group: dict) -> str:
     """A sweep's table (a row per parameter combination, a column per numeric key result) and plots."""
     nb = group["notebook"]
     _, words = data_words({"source": group["source"]})
     head = "".join(f'<th class="param">{esc(k)}</th>' for k in group["swept"])
-    head += "".join(f"<th>{esc(k)}</th>" for k in group["results"])
+    head += "".join(f'<th title="{esc(k)}">{esc(_result_label(k))}</th>' for k in group["results"])
     body = []
     for meta, row in zip(group["sets"], group["rows"]):
         res = numeric_results(meta.get("records") or {})

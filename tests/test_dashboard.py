@@ -179,7 +179,7 @@ def test_the_page_has_the_sweep_table_inline_plots_and_every_row():
     page = d.index_html(sweep_sets(), {"python": "3.11"})
     table = re.search(r'<table class="sweep-table">.*?</table>', page, re.S).group(0)
     assert table.count("<tr>") == 5                                        # a header and a row per combination
-    assert '<th class="param">target_vol</th>' in table and "<th>sharpe_diff_ci.vs_base</th>" in table
+    assert '<th class="param">target_vol</th>' in table and "<th title=\"sharpe_diff_ci.vs_base\">Sharpe gap, 95% CI: vs_base</th>" in table
     assert "<td>[-0.1, 0.08]</td>" in table and '<a href="#05_drawdown_aware_leverage__target_vol=0.08' in table
     plots = re.findall(r'<img class="sweep-plot" src="data:image/png;base64,([^"]+)"', page)
     assert len(plots) == 1

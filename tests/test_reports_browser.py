@@ -160,7 +160,8 @@ def test_a_sweep_renders_as_a_table_and_plots(browser, tmp_path):
     rows = table.find_elements("css selector", "tbody tr")
     assert len(rows) == 4 and "-8.0%" in rows[0].text                # maxdd for people, as a percentage
     heads = [th.text for th in table.find_elements("css selector", "thead th")]
-    assert heads == ["run", "target_vol", "lev_max", "sharpe_dynamic", "maxdd_dynamic", "sharpe_diff_ci.vs_base"]
+    assert heads == ["run", "target_vol", "lev_max", "Sharpe, overlay", "max drawdown, overlay",
+                     "Sharpe gap, 95% CI: vs_base"]                    # results under their labels
     plots = browser.find_elements("css selector", "section.sweep img.sweep-plot")
     assert len(plots) == 2                                            # a heatmap per numeric result
     assert all(p.is_displayed() and browser.execute_script("return arguments[0].naturalWidth", p) > 100
