@@ -1,10 +1,14 @@
 """The reports index as a research dashboard: one static, self-contained HTML page.
 
-Each report set (a ``run.json`` dict, see :mod:`helpers.run`) becomes a row with its short
-question (:data:`helpers.findings.QUESTIONS`), its computed answer, its key results formatted for
-people (:func:`helpers.findings.format_value`), a thumbnail of its headline figure linking to the
-report, its status and duration ("cached" when the runner reused it), parameters and data
-provenance, said plainly: "simulated market, not real prices" or "real prices".
+At the top, one row per notebook (its default set): question and headline, so a reader has every
+verdict on the first screen. Then each report set (a ``run.json`` dict, see :mod:`helpers.run`)
+as a row: its headline figure (a readable thumbnail; a click enlarges it) beside its title, status,
+duration ("cached" when the runner reused it) and links; its recorded ``question`` and ``headline``
+(:func:`helpers.findings.question_of`, :func:`helpers.findings.headline_of`); its data provenance,
+said plainly ("simulated market, not real prices" or "real prices") and parameters; its key results
+with human labels (:data:`LABELS`) and units (:func:`helpers.findings.format_value`), nested results
+as small tables; its comparisons as a small table (:func:`helpers.comparison.table`); and the full
+answer behind a disclosure. The page fits a 1366 px window without sideways scrolling.
 
 Sets of one notebook on one data source that differ in their parameters are a *sweep*: one table
 with a row per parameter combination and a column per numeric key result (numbers and
@@ -29,10 +33,10 @@ import json
 import math
 from urllib.parse import quote
 
-from helpers.findings import QUESTIONS, format_value
+from helpers.findings import format_value, headline_of, period_of, preference, question_of, title_of
 from helpers.source import DataSource
 
-THUMB_WIDTH = 360      # pixels
+THUMB_WIDTH = 960      # pixels: shown 320 wide, enlarged on a click
 MAX_NESTED = 4         # a record dict with at most this many entries gives sweep columns
 MAX_PLOTS = 24         # plots per sweep
 esc = html.escape
@@ -94,11 +98,141 @@ def _href(set_path: str, file_name: str) -> str:
     return esc(quote(f"{set_path}/{file_name}"))
 
 
-def _value_html(key: str, value) -> str:
-    text = format_value(key, value)
-    if len(text) <= 160:
-        return esc(text)
-    return f"<details><summary>{esc(text[:110])}…</summary>{esc(text)}</details>"
+# What the index shows as key results: everything recorded but these (shown elsewhere in the row).
+SHOWN_ELSEWHERE = ("data", "answer", "question", "headline", "verdict", "period", "comparisons", "deciding")
+
+# Human labels of recorded keys (units come from helpers.findings.format_value: rates and
+# drawdowns in %, intervals as [low, high]); keys not listed are spelled out by :func:`label`.
+LABELS = {
+    "breakeven_borrow_fee": "break-even borrow fee (return = cash)",
+    "breakeven_borrow_fee_ci": "break-even borrow fee, 95% CI",
+    "breakeven_borrow_fee_pnl_zero": "borrow fee where mean P/L = 0 (ignores T-bill income)",
+    "rehedges_per_year": "re-hedges per year",
+    "mean_pnl": "mean P/L per window ($)",
+    "mean_return_on_capital": "mean return on capital (a year)",
+    "whole_history_excess_return": "whole-history return over cash (a year)",
+    "edge_per_trade_bps": "gross edge per trade (bp)",
+    "cost_per_trade_bps": "cost per trade (bp)",
+    "sharpe_before_costs": "Sharpe before costs",
+    "pnl_lstm": "P/L over cash, LSTM book ($)",
+    "pnl_zrule": "P/L over cash, |z| book ($)",
+    "sharpe_lstm": "Sharpe over cash, LSTM book",
+    "sharpe_zrule": "Sharpe over cash, |z| book",
+    "sharpe_ci": "Sharpe over cash, 95% CI",
+    "f1_diff_vs_zrule_ci": "F1 gap LSTM - |z| rule, 95% CI",
+    "auc_diff_vs_zrule_ci": "ROC AUC gap LSTM - |z| rule, 95% CI",
+    "f1_diff_vs_logistic_ci": "F1 gap LSTM - logistic, 95% CI",
+    "static_beta": "static beta to QQQ",
+    "sharpe_static_hedge": "Sharpe, static hedge",
+    "sharpe_dynamic_hedge": "Sharpe, dynamic hedge",
+    "realized_beta_dynamic": "realized beta, dynamic hedge",
+    "sharpe_diff_ci": "Sharpe gap, 95% CI",
+    "alpha_annual": "alpha, unhedged (a year)",
+    "alpha_ci": "alpha, unhedged, 95% CI",
+    "alpha_hedged_annual": "alpha, hedged after costs (a year)",
+    "alpha_hedged_ci": "alpha, hedged, 95% CI",
+    "asset_volatility": "volatility by asset (a year)",
+    "ic_cross_sectional": "IC across assets per date",
+    "ic_time_series_mean": "IC through time, mean over assets",
+    "performance": "performance",
+    "sharpe_diff_vs_equal_weight_ci": "Sharpe gap vs equal weight, 95% CI",
+    "sharpe_base": "Sharpe, base",
+    "sharpe_dynamic": "Sharpe, overlay",
+    "sharpe_matched_leverage": "Sharpe, matched leverage",
+    "maxdd_dynamic": "max drawdown, overlay",
+    "maxdd_diff_ci": "max drawdown gap, 95% CI",
+    "ablation": "components",
+    "deflated_sharpe_best_cell": "deflated Sharpe, best cell",
+    "psr_best_cell_vs_base": "probabilistic Sharpe, best cell vs base",
+    "cells_beating_base": "cells beating the base",
+    "leverage_at_cap_share": "share of days with leverage at its cap",
+    "sharpe_diff_ci_best_cell_vs_base": "Sharpe gap best cell - base, 95% CI",
+}
+_WORDS = {"sharpe": "Sharpe", "ci": "95% CI", "pnl": "P/L", "maxdd": "max drawdown", "dd": "drawdown",
+          "ic": "IC", "cagr": "CAGR", "auc": "ROC AUC", "f1": "F1", "lstm": "LSTM", "zrule": "|z| rule",
+          "bps": "(bp)", "diff": "gap", "vs": "vs", "psr": "probabilistic Sharpe", "max_drawdown": "max drawdown",
+          "qqq": "QQQ", "spy": "SPY"}
+
+
+def label(key: str) -> str:
+    """A recorded key for people: :data:`LABELS`, else its words spelled out (``max_drawdown`` ->
+    ``max drawdown``, ``sharpe_ci`` -> ``Sharpe 95% CI``)."""
+    if key in LABELS:
+        return LABELS[key]
+    if key in _WORDS:
+        return _WORDS[key]
+    return " ".join(_WORDS.get(w, w) for w in key.split("_") if w) or key
+
+
+def _interval_dict(value) -> bool:
+    return isinstance(value, dict) and {"low", "high"} <= value.keys() and value.keys() <= {"estimate", "low", "high"}
+
+
+def _cell(key: str, value, parent: str = "") -> str:
+    """A value for a table cell, formatted for people (``{estimate, low, high}`` as ``x [low, high]``)."""
+    if _interval_dict(value):
+        ci = format_value(key, [value.get("low"), value.get("high")], parent)
+        return esc(f"{format_value(key, value['estimate'], parent)} {ci}" if "estimate" in value else ci)
+    return esc(format_value(key, value, parent))
+
+
+def _small_table(caption: str, head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{esc(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    caption = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<div class="kv"><table class="small">{caption}'
+            f"{f'<thead><tr>{th}</tr></thead>' if head else ''}<tbody>{body}</tbody></table></div>")
+
+
+def results_html(records: dict) -> str:
+    """Key results with human labels: the plain numbers in one small table; results by the same
+    names (pairs, assets, ...) together in one table, a row per result and a column per name; any
+    other nested result in its own small table, a dict of dicts as rows x columns."""
+    flat, nested, by_names = [], [], {}
+    for key, value in records.items():
+        if key in SHOWN_ELSEWHERE:
+            continue
+        if isinstance(value, dict) and value and not _interval_dict(value):
+            inner = list(value.values())
+            if all(isinstance(v, dict) and not _interval_dict(v) for v in inner):
+                cols = list(dict.fromkeys(c for v in inner for c in v))
+                rows = [[esc(str(k))] + [_cell(c, v.get(c), key) if c in v else "-" for c in cols]
+                        for k, v in value.items()]
+                nested.append(_small_table(label(key), [""] + [label(c) for c in cols], rows))
+            else:
+                by_names.setdefault(tuple(value), []).append(key)
+        else:
+            flat.append([esc(label(key)), _cell(key, value)])
+    for names, keys in by_names.items():
+        rows = [[esc(label(key))] + [_cell(str(n), records[key][n], key) for n in names] for key in keys]
+        if len(keys) == 1 and len(names) <= 3:  # a short one: a name and a value per row
+            rows = [[esc(str(n)), _cell(str(n), records[keys[0]][n], keys[0])] for n in names]
+            nested.append(_small_table(label(keys[0]), [], rows))
+        else:
+            nested.append(_small_table("", [""] + [str(n) for n in names], rows))
+    parts = ([_small_table("key results", [], flat)] if flat else []) + nested
+    return f'<div class="results">{"".join(parts)}</div>' if parts else ""
+
+
+def comparisons_html(records: dict) -> str:
+    """The recorded comparisons as a small table (:func:`helpers.comparison.table`), or ""."""
+    rows = records.get("comparisons")
+    if not isinstance(rows, list) or not rows:
+        return ""
+    from helpers import comparison as cmp
+
+    try:
+        html_table = cmp.render([cmp.Comparison.from_dict(r) for r in rows], "html")
+    except (TypeError, ValueError, KeyError):
+        return ""
+    return f'<div class="scroll">{html_table}</div>'
+
+
+def answer_html(answer: str) -> str:
+    """The full recorded answer (markdown: headline, table, caveats) as escaped HTML."""
+    import mistune
+
+    return mistune.create_markdown(escape=True, plugins=["table"])(str(answer))
 
 
 def duration_html(meta: dict) -> str:
@@ -107,54 +241,87 @@ def duration_html(meta: dict) -> str:
     ran = f"{float(meta.get('duration') or 0):.1f}s"
     if cache.get("hit"):
         when = esc(str(meta.get("finished", ""))[:16].replace("T", " "))
-        return f'<span class="cached">cached</span><br><small>ran {ran}, {when}</small>'
+        return f'<span class="cached">cached</span> <small>ran {ran}, {when}</small>'
     return f"<small>{ran}</small>"
 
 
+def _set_id(meta: dict) -> str:
+    return str(meta.get("set", meta.get("name", "")))
+
+
 def index_row(meta: dict) -> str:
-    """One report set as a ``<tbody id=set>``: thumbnail, run and question, status, parameters,
-    data, key results and links, then the set's answer across the whole width."""
+    """One report set as a ``<section class=set id=set>``: a thumbnail (click to enlarge) beside
+    the title with its status and links, the question, the headline, data and parameters, the key
+    results and comparisons as small tables, and the full answer behind a disclosure."""
     records = meta.get("records") or {}
     data = records.get("data") or {}
     kind, words = data_words(data)
     prov = (f'<span class="src {kind}">{esc(words)}</span>' + (
-        f"<br><small>{len(data.get('tickers') or [])} tickers, {esc(str(data.get('first_date', '')))} → "
-        f"{esc(str(data.get('last_date', '')))}</small><br><small>sha256 "
-        f"{esc(str(data.get('content_hash', ''))[:12])}</small>" if data else ""))
-    answer = records.get("answer")
-    answer_html = (f'<p class="answer">{esc(str(answer))}</p>' if answer
-                   else '<p class="noanswer">no answer recorded</p>' if meta.get("status") == "ok" else "")
-    keys = "".join(f"<li><b>{esc(k)}</b>: {_value_html(k, v)}</li>" for k, v in records.items()
-                   if k not in ("data", "answer"))
+        f" · {len(data.get('tickers') or [])} tickers, {esc(str(data.get('first_date', '')))} to "
+        f"{esc(str(data.get('last_date', '')))} · sha256 {esc(str(data.get('content_hash', ''))[:12])}"
+        if data else ""))
     params = meta.get("parameters") or {}
-    params_html = "".join(f"<li>{esc(k)} = {esc(json.dumps(v))}</li>" for k, v in params.items()) or "defaults"
+    params_html = ", ".join(f"{esc(k)} = {esc(json.dumps(v))}" for k, v in params.items()) or "defaults"
     files = meta.get("files") or {}
     path = meta.get("path", "")
     labels = {"report": "report", "code": "with code", "notebook": "notebook", "results": "results (JSON)"}
-    links = [f'<a href="{_href(path, files[role])}">{label}</a>' for role, label in labels.items() if role in files]
+    links = [f'<a href="{_href(path, files[role])}">{text}</a>' for role, text in labels.items() if role in files]
     links += [f'<a href="{_href(path, name)}">{esc(name)}</a>' for role, name in files.items()
               if role.startswith("output:")]
     target = files.get("report") or files.get("notebook")
+    set_id = esc(_set_id(meta))
     thumb = ""
     if "thumbnail" in files:
-        img = f'<img class="thumb" src="{_href(path, files["thumbnail"])}" alt="headline figure of {esc(meta.get("name", ""))}">'
-        thumb = f'<a href="{_href(path, target)}">{img}</a>' if target else img
+        src = _href(path, files["thumbnail"])
+        alt = f"headline figure of {esc(meta.get('name', ''))} (click to enlarge)"
+        thumb = (f'<a class="enlarge" href="#zoom-{set_id}"><img class="thumb" src="{src}" alt="{alt}"></a>'
+                 f'<a class="lightbox" id="zoom-{set_id}" href="#{set_id}"><img src="{src}" alt="{alt}"></a>')
     status = meta.get("status", "?")
-    status_html = f'<span class="{esc(status)}">{esc(status)}</span>'
-    if meta.get("error"):
-        status_html += f"<br><small>{esc(str(meta['error'])[:300])}</small>"
+    status_html = f'<span class="status {esc(status)}">{esc(status)}</span> {duration_html(meta)}'
+    error = f'<p class="error">{esc(str(meta["error"])[:300])}</p>' if meta.get("error") else ""
     when = esc(str(meta.get("finished", ""))[:16].replace("T", " "))
-    set_id = esc(str(meta.get("set", meta.get("name", ""))))
-    question = QUESTIONS.get(meta.get("notebook", ""))
+    question = question_of(meta.get("notebook", ""), records)
     question_html = f'<p class="question">{esc(question)}</p>' if question else ""
+    head = records.get("headline")
+    headline = (f'<p class="headline">{esc(str(head))}</p>' if head else
+                f'<p class="headline">{esc(headline_of(records))}</p>' if records.get("answer") else
+                '<p class="noanswer">no answer recorded</p>' if status == "ok" else "")
+    answer = records.get("answer")
+    full = (f'<details class="answer"><summary>Full answer</summary>{answer_html(answer)}</details>'
+            if answer else "")
     name = esc(meta.get("name", ""))
     name_html = f'<a href="{_href(path, target)}">{name}</a>' if target else name
-    answer_row = f'<tr class="answer-row"><td colspan="7">{answer_html}</td></tr>' if answer_html else ""
-    return (f'<tbody class="set {esc(kind)}" id="{set_id}"><tr><td class="thumbcell">{thumb}</td>'
-            f'<td class="run"><b>{name_html}</b>{question_html}<small>{when}</small></td>'
-            f"<td>{status_html}<br>{duration_html(meta)}</td>"
-            f"<td><ul>{params_html}</ul></td><td>{prov}</td><td><ul class=\"keys\">{keys}</ul></td>"
-            f"<td>{' · '.join(links) or '-'}</td></tr>{answer_row}</tbody>")
+    return (f'<section class="set {esc(kind)}" id="{set_id}"><div class="thumbcell">{thumb}</div>'
+            f'<div class="body"><div class="title"><b>{name_html}</b> {status_html} '
+            f'<span class="links">{" · ".join(links) or "-"}</span></div>{error}'
+            f"{question_html}{headline}"
+            f'<p class="prov">{prov} · parameters: {params_html}{f" · <small>{when}</small>" if when else ""}</p>'
+            f"{results_html(records)}{comparisons_html(records)}{full}</div></section>")
+
+
+def glance_html(sets: list[dict]) -> str:
+    """One row per notebook (its default set, as the README's findings choose): question and headline."""
+    best: dict[str, dict] = {}
+    for meta in sets:
+        nb = meta.get("notebook", "")
+        rank = (meta.get("status") != "ok", *preference(meta))
+        if nb not in best or rank < (best[nb].get("status") != "ok", *preference(best[nb])):
+            best[nb] = meta
+    rows = []
+    for nb in sorted(best):
+        meta = best[nb]
+        records = meta.get("records") or {}
+        head = records.get("headline") or (headline_of(records) if records.get("answer") else "")
+        status = meta.get("status", "?")
+        kind, _ = data_words(records.get("data") or {})
+        rows.append(f'<tr><td><a href="#{esc(_set_id(meta))}">{esc(title_of(nb))}</a><br>'
+                    f'<span class="status {esc(status)}">{esc(status)}</span> '
+                    f'<small class="src {esc(kind)}">{esc(kind)}</small></td>'
+                    f'<td class="question">{esc(question_of(nb, records))}</td>'
+                    f'<td class="headline">{esc(head) or "-"}</td>'
+                    f"<td>{esc(period_of(records))}</td></tr>")
+    return ('<table class="glance"><colgroup><col class="nb"><col class="q"><col><col class="p"></colgroup><thead><tr><th>notebook</th><th>question</th><th>headline</th>'
+            f"<th>period</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -289,12 +456,18 @@ def sweep_plots(group: dict) -> list[tuple[str, str]]:
     return plots
 
 
+def _result_label(key: str) -> str:
+    """A sweep column's label: ``sharpe_diff_ci.vs_base`` -> ``Sharpe gap, 95% CI: vs_base``."""
+    parent, _, child = key.partition(".")
+    return f"{label(parent)}: {child}" if child else label(parent)
+
+
 def sweep_html(group: dict) -> str:
     """A sweep's table (a row per parameter combination, a column per numeric key result) and plots."""
     nb = group["notebook"]
     _, words = data_words({"source": group["source"]})
     head = "".join(f'<th class="param">{esc(k)}</th>' for k in group["swept"])
-    head += "".join(f"<th>{esc(k)}</th>" for k in group["results"])
+    head += "".join(f'<th title="{esc(k)}">{esc(_result_label(k))}</th>' for k in group["results"])
     body = []
     for meta, row in zip(group["sets"], group["rows"]):
         res = numeric_results(meta.get("records") or {})
@@ -317,23 +490,49 @@ def sweep_html(group: dict) -> str:
 
 
 INDEX_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; width: 100%; }
-th, td { padding: .5rem; vertical-align: top; text-align: left; }
-tbody.set { border-bottom: 2px solid #ccc; } tbody.set tr:first-child td { padding-bottom: .2rem; }
-th { background: #f4f4f4; } ul { margin: 0; padding-left: 1rem; } small { white-space: nowrap; }
-ul.keys { font-size: .9rem; max-width: 28rem; } details summary { cursor: pointer; }
-tr.answer-row td { padding-top: 0; }
-.question { margin: .2rem 0; font-style: italic; color: #444; max-width: 24rem; }
-.answer { font-size: 1.05rem; line-height: 1.45; margin: 0; padding: .5rem .8rem; max-width: 75rem;
-          border-left: 4px solid #1a5fb4; background: #f3f7fc; white-space: pre-wrap; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, sans-serif; margin: 1rem 1.5rem; color: #222; max-width: 100%;
+       overflow-wrap: break-word; line-height: 1.35; }
+h1 { margin: .2rem 0 .4rem; font-size: 1.5rem; } h2 { margin: 1.2rem 0 .5rem; font-size: 1.2rem; }
+table { border-collapse: collapse; }
+th, td { padding: .25rem .45rem; vertical-align: top; text-align: left; }
+th { background: #f4f4f4; font-weight: 600; }
+details summary { cursor: pointer; color: #1a5fb4; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table.glance { width: 100%; table-layout: fixed; font-size: .92rem; }
+table.glance td, table.glance th { border-bottom: 1px solid #ddd; }
+table.glance col.nb { width: 12rem; } table.glance col.q { width: 30%; } table.glance col.p { width: 8.5rem; }
+table.glance td.headline { font-weight: 600; }
+table.glance td.question, .question { font-style: italic; color: #444; }
+section.set { display: grid; grid-template-columns: 320px minmax(0, 1fr); gap: 1rem;
+              border-top: 2px solid #ccc; padding: .8rem 0; }
+.thumbcell img.thumb { width: 320px; max-width: 100%; border: 1px solid #ddd; cursor: zoom-in; display: block; }
+a.lightbox { display: none; }
+a.lightbox:target { display: flex; position: fixed; inset: 0; z-index: 10; background: rgba(0, 0, 0, .8);
+                    align-items: center; justify-content: center; cursor: zoom-out; }
+a.lightbox img { max-width: 95vw; max-height: 95vh; background: #fff; }
+.title { font-size: 1.05rem; } .title .links { font-size: .9rem; margin-left: .6rem; }
+.question { margin: .25rem 0; }
+p.headline { font-size: 1.1rem; font-weight: 600; margin: .35rem 0; padding: .35rem .7rem;
+            border-left: 4px solid #1a5fb4; background: #f3f7fc; }
+.prov { font-size: .85rem; color: #444; margin: .3rem 0; overflow-wrap: anywhere; }
+.error { color: #c62828; margin: .2rem 0; }
+.results { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: flex-start; margin: .4rem 0; }
+.kv { max-width: 100%; overflow-x: auto; }
+table.small { font-size: .82rem; } table.small td, table.small th { border: 1px solid #e2e2e2; padding: .15rem .4rem; }
+table.small caption { text-align: left; font-weight: 600; font-size: .82rem; padding: 0 0 .1rem;
+                       white-space: nowrap; }
+table.comparisons { font-size: .82rem; margin: .3rem 0; }
+table.comparisons td, table.comparisons th { border: 1px solid #e2e2e2; padding: .15rem .4rem; }
+details.answer { margin: .4rem 0; } details.answer > *:not(summary) { max-width: 60rem; }
+details.answer table { font-size: .82rem; display: block; overflow-x: auto; }
+details.answer td, details.answer th { border: 1px solid #e2e2e2; }
 .noanswer { color: #888; font-style: italic; margin: 0; }
-img.thumb { width: 180px; border: 1px solid #ddd; } td.thumbcell { width: 182px; }
-.ok { color: #1a7f37; font-weight: bold; } .failed, .unreadable { color: #c62828; font-weight: bold; }
+.status.ok { color: #1a7f37; font-weight: bold; } .status.failed, .status.unreadable { color: #c62828; font-weight: bold; }
 .cached { color: #6a4c93; font-weight: bold; }
 .src.simulated { color: #8a5300; font-weight: bold; } .src.real { color: #1a5fb4; font-weight: bold; }
-section.sweep { margin: 1rem 0 2rem; } .scroll { overflow-x: auto; }
-table.sweep-table { width: auto; font-size: .9rem; } table.sweep-table td, table.sweep-table th { border: 1px solid #ddd; }
+section.sweep { margin: 1rem 0 2rem; }
+table.sweep-table { font-size: .85rem; } table.sweep-table td, table.sweep-table th { border: 1px solid #ddd; }
 th.param, td.param { background: #fbf7ec; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; } .plots figure { margin: 0; }
 footer { margin-top: 2rem; color: #666; font-size: .85rem; } footer ul { columns: 3; }
@@ -341,26 +540,27 @@ footer { margin-top: 2rem; color: #666; font-size: .85rem; } footer ul { columns
 
 
 def index_html(sets: list[dict], env: dict | None = None) -> str:
-    """The index page of report sets (each a run.json dict with its ``path``)."""
-    rows = "".join(index_row(m) for m in sets) or '<tbody><tr><td colspan="7">No report sets yet.</td></tr></tbody>'
+    """The index page of report sets (each a run.json dict with its ``path``): one row per notebook
+    at a glance (question and headline), then every set, then the sweeps."""
+    rows = "".join(index_row(m) for m in sets) or "<p>No report sets yet.</p>"
     env_html = "".join(f"<li>{esc(k)} {esc(str(v))}</li>" for k, v in (env or {}).items())
     counts = {s: sum(m.get("status") == s for m in sets) for s in ("ok", "failed")}
     cached = sum(bool((m.get("cache") or {}).get("hit")) for m in sets)
     groups = sweeps(sets)
     sweep_part = ("<h2>Sweeps</h2>" + "".join(sweep_html(g) for g in groups)) if groups else ""
+    glance = glance_html(sets) if sets else ""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Quant Notebooks: reports</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Quant Notebooks: reports</title>
 <style>{INDEX_STYLE}</style></head><body>
 <h1>Quant Notebooks: reports</h1>
 <p>{len(sets)} report set(s): {counts['ok']} ok ({cached} of them reused unchanged, "cached"), {counts['failed']} failed.
 Numbers on the <span class="src simulated">simulated market</span> are not real prices;
 <span class="src real">real prices</span> come from Yahoo Finance or a CSV folder.</p>
-{sweep_part}
+{glance}
 <h2>Runs</h2>
-<table class="runs"><thead><tr><th>headline figure</th><th>run and question</th><th>status</th><th>parameters</th>
-<th>data</th><th>key results (answer below)</th><th>links</th></tr></thead>
-{rows}
-</table>
+<div class="runs">{rows}</div>
+{sweep_part}
 <footer><h3>Environment of the runner that wrote this page</h3><ul>{env_html}</ul></footer>
 </body></html>
 """

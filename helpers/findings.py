@@ -1,6 +1,7 @@
-"""Findings: each notebook's computed answer and key numbers, formatted for people.
+"""Findings: each notebook's verdict, deciding figure and headline, formatted for people.
 
-The README's Findings block is generated from the recorded results of a main-job run (the
+The README's Findings block (a summary table, a headline and report link per notebook, a glossary)
+is generated from the recorded results of a main-job run (the
 ``.json`` each report set carries) and checked against a fresh run in CI, so it cannot drift
 from what the code computes::
 
@@ -16,6 +17,7 @@ import argparse
 import difflib
 import json
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -26,6 +28,8 @@ from helpers.source import DataSource
 
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"
 
+# Fallback only, for sets recorded before every notebook recorded its ``question``
+# (reporting.conclude); remove once no such set is read.
 QUESTIONS = {
     "01_leveraged_etf_decay": "Does a long-underlying / short-3x book earn a positive return on capital "
                               "once borrow and costs are counted?",
@@ -41,7 +45,7 @@ QUESTIONS = {
 
 # Keys shown as percentages (fractions of capital or annual rates).
 _PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|excess_return|alpha_annual|alpha_ci|alpha_hedged|"
-                      r"^alpha$|turnover_cost")
+                      r"^alpha$|turnover_cost|_share$|^share_")
 # Recorded detail too fine for the findings (the report shows it).
 DETAIL_KEYS = {"per_pair"}
 
@@ -93,22 +97,135 @@ def provenance_line(data: dict) -> str:
             f"{data.get('first_date', '?')} to {data.get('last_date', '?')}; sha256 {str(data.get('content_hash', ''))[:12]}")
 
 
+# Plain words for the terms the answers use (the README's glossary, under the summary).
+GLOSSARY = (
+    ("Block bootstrap", "resampling runs of consecutive days, keeping calm and turbulent spells intact."),
+    ("Politis-White", "picks that run length from the data."),
+    ("Jobson-Korkie-Memmel", "a formula test of a Sharpe-ratio gap."),
+    ("Probabilistic Sharpe", "the chance the true Sharpe ratio beats a benchmark."),
+    ("Deflated Sharpe", "the same, after picking the best of many trials."),
+    ("Holm", "keeps the chance of any false \"yes\" among several tests at 5%."),
+    ("HAC (Newey-West)", "standard errors allowing for autocorrelated noise."),
+    ("Reg T margin", "a short needs collateral of 50% of its value."),
+    ("Log-gap slope", "how fast a 3x fund lags 3x its index as variance grows (theory: -3)."),
+    ("IC", "rank correlation of forecasts with outcomes, across assets (cross-sectional) or through "
+           "time (time-series)."),
+    ("Minimum detectable effect", "the smallest true difference a test finds 80% of the time."),
+    ("Halves", "the same test on each half of the period."),
+)
+MAX_WORDS = 700  # the whole generated block
+
+
+def question_of(stem: str, records: dict) -> str:
+    """The notebook's recorded ``question``; for a set recorded before notebooks did, :data:`QUESTIONS`."""
+    return str(records.get("question") or QUESTIONS.get(stem, ""))
+
+
+def headline_of(records: dict, limit: int = 40) -> str:
+    """The recorded ``headline``; for an older set, the start of its ``answer`` (``limit`` words, "...")."""
+    if records.get("headline"):
+        return str(records["headline"])
+    answer = str(records.get("answer") or "")
+    if answer.startswith("On ") and ": " in answer:  # the source and dates: the period says them
+        answer = answer.split(": ", 1)[1]
+    words = answer.split()
+    return " ".join(words[:limit]) + (" ..." if len(words) > limit else "")
+
+
+def deciding_figure(records: dict) -> str:
+    """The deciding comparison in words: ``"Sharpe ratio, overlay vs base: -0.06 (95% CI -0.31 to +0.15)"``.
+
+    Rendered by :func:`helpers.comparison.format_interval` (the one wording layer); "" when the set
+    recorded no ``deciding`` comparison.
+    """
+    d = records.get("deciding")
+    if not isinstance(d, dict):
+        return ""
+    from helpers.comparison import format_interval
+
+    nan = float("nan")
+    est, low, high = (nan if d.get(k) is None else float(d[k]) for k in ("estimate", "low", "high"))
+    level, unit = float(d.get("level") or 0.95), str(d.get("unit") or "")
+    digits = int(d.get("digits") if d.get("digits") is not None else 2)
+    if all(math.isfinite(x) for x in (est, low, high)):
+        figure = format_interval(est, low, high, level, unit, digits)
+    else:
+        figure = "n/a" if not math.isfinite(est) else f"{format_interval(est, 0, 0, level, unit, digits).split(' (')[0]} (no interval)"
+    measure = str(d.get("measure", ""))
+    return f"{measure[:1].upper() + measure[1:]}, {d.get('what', '')}: {figure}"
+
+
+def period_of(records: dict) -> str:
+    """The recorded evaluation ``period``, else the data's first to last date."""
+    if records.get("period"):
+        return str(records["period"])
+    data = records.get("data") or {}
+    return f"{data.get('first_date', '?')} to {data.get('last_date', '?')}" if data else ""
+
+
+def title_of(stem: str) -> str:
+    """``"01_leveraged_etf_decay"`` -> ``"01 Leveraged ETF decay"``."""
+    words = stem.split("_")
+    upper = {"etf": "ETF", "lstm": "LSTM", "mag7": "Mag-7", "ml": "ML"}
+    rest = [upper.get(w, w) for w in words[1:]]
+    if rest:
+        rest[0] = rest[0][:1].upper() + rest[0][1:]
+    return " ".join(words[:1] + rest)
+
+
+def source_words(data: dict) -> str:
+    """Where a run's numbers come from, plainly: "CSV folder 'market-data' (real prices)"."""
+    if not data:
+        return "unknown data"
+    ds = DataSource.from_label(str(data.get("source", "?")))
+    return ("the simulated market (not real prices)" if ds.is_simulated else
+            f"CSV folder '{ds.name}' (real prices)" if ds.kind == "csv" else "Yahoo Finance (real prices)")
+
+
+def data_line(data: dict, source: bool = True) -> str:
+    """Source (unless ``source`` is False) and content hash of a run's data, briefly."""
+    if not data:
+        return "data: unknown"
+    where = f"{source_words(data)}, " if source else ""
+    return f"{where}sha256 {str(data.get('content_hash', ''))[:12]}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def findings_markdown(runs: list[dict]) -> str:
-    """Markdown of every run: {"notebook": stem, "records": {...}} -> question, answer, key numbers, data."""
-    parts = []
-    for run in sorted(runs, key=lambda r: r["notebook"]):
-        rec = dict(run["records"])
-        stem = run["notebook"]
-        parts.append(f"### {stem}\n")
-        if stem in QUESTIONS:
-            parts.append(f"*{QUESTIONS[stem]}*\n")
-        parts.append(f"**Answer.** {rec.pop('answer', '(no answer recorded)')}\n")
-        data = rec.pop("data", {})
-        for key, value in rec.items():
-            if key not in DETAIL_KEYS:
-                parts.append(f"- `{key}`: {format_value(key, value)}")
-        parts.append(f"\n<sub>Data: {provenance_line(data)}.</sub>\n")
+    """The Findings block: a summary table, a few lines per notebook, a glossary.
+
+    ``runs``: ``{"notebook": stem, "records": {...}, "link": report path or None}``, one per notebook.
+    The table has a row per notebook: question, verdict, deciding figure with its interval, period.
+    Each notebook then gets its headline, a link to its report and its data, in a few lines.
+    """
+    runs = sorted(runs, key=lambda r: r["notebook"])
+    rows = ["| Notebook | Question | Verdict | Deciding figure | Period |", "|---|---|---|---|---|"]
+    for run in runs:
+        rec, stem = run["records"], run["notebook"]
+        rows.append("| " + " | ".join(_cell(x) for x in (
+            f"[{title_of(stem)}]({run['link']})" if run.get("link") else title_of(stem),
+            question_of(stem, rec), rec.get("verdict") or "(not recorded)",
+            deciding_figure(rec) or "(not recorded)", period_of(rec))) + " |")
+    sources = {source_words(r["records"].get("data") or {}) for r in runs}
+    one = len(sources) == 1
+    parts = ["\n".join(rows), ""] + ([f"All on {sources.pop()}.", ""] if one else [])
+    for run in runs:
+        rec, stem = run["records"], run["notebook"]
+        link = f"[report]({run['link']}) · " if run.get("link") else ""
+        parts += [f"**{stem.split('_', 1)[0]}.** {headline_of(rec)}",  # the table names it
+                  f"<sub>{link}{data_line(rec.get('data') or {}, source=not one)}.</sub>", ""]
+    parts += ["**Terms**", "", *(f"- *{term}*: {text}" for term, text in GLOSSARY)]
     return "\n".join(parts).strip() + "\n"
+
+
+def word_count(markdown: str) -> int:
+    """Words a reader reads in ``markdown``: tokens with a letter or digit, link targets left out."""
+    text = re.sub(r"\]\([^)]*\)", "]", markdown)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return sum(bool(re.search(r"[A-Za-z0-9]", tok)) for tok in text.split())
 
 
 def _defaults_but_data(meta: dict) -> bool:
@@ -128,7 +245,7 @@ def _defaults_but_data(meta: dict) -> bool:
     return all(p.split("=", 1)[0] == "data_source" for p in parts)
 
 
-def _rank(meta: dict) -> tuple:
+def preference(meta: dict) -> tuple:
     """Which of several sets of one notebook stands for it: named exactly as the notebook (all
     defaults), then defaults but the data source, then any other (a sweep), by name."""
     exact = (meta.get("name") or meta.get("set")) == meta.get("notebook")
@@ -147,7 +264,9 @@ def _runner_sets(report_dir: Path) -> list[dict]:
         except (OSError, ValueError):
             continue
         if isinstance(meta, dict) and meta.get("status") == "ok" and isinstance(meta.get("records"), dict):
-            out.append({**meta, "name": meta.get("name") or link.name})
+            report = (meta.get("files") or {}).get("report")
+            out.append({**meta, "name": meta.get("name") or link.name,
+                        "report": link / report if report else None})
     return out
 
 
@@ -176,11 +295,12 @@ def _record_files(report_dir: Path) -> list[dict]:
 
 
 def load_runs(report_dir: Path) -> list[dict]:
-    """One run per notebook, ``{"notebook": stem, "records": {...}}``, from a main-job output folder.
+    """One run per notebook, ``{"notebook": stem, "records": {...}, "report": path}``, from a main-job output folder.
 
     A runner's folder (``runs/<name>/run.json``, :mod:`helpers.run`) is read set by set, ignoring
     failed sets and the ``.store``/``.staging`` folders behind the published names; otherwise every
-    ``*.json`` of records is read. Only runs that recorded an ``answer`` and their ``data`` count.
+    ``*.json`` of records is read. Only runs that recorded their ``data`` and a ``headline`` or an
+    ``answer`` count. ``report`` is the path of the set's HTML report (runner layout), else None.
     Of several runs of one notebook, the set named exactly as the notebook (default parameters) is
     preferred, then one with defaults except ``data_source``, then the first by name.
     """
@@ -189,12 +309,20 @@ def load_runs(report_dir: Path) -> list[dict]:
     best: dict[str, dict] = {}
     for meta in metas:
         rec = meta["records"]
-        if "answer" not in rec or "data" not in rec:
+        if not ("answer" in rec or "headline" in rec) or "data" not in rec:
             continue
         stem = meta["notebook"]
-        if stem not in best or _rank(meta) < _rank(best[stem]):
+        if stem not in best or preference(meta) < preference(best[stem]):
             best[stem] = meta
-    return [{"notebook": stem, "records": best[stem]["records"]} for stem in sorted(best)]
+    return [{"notebook": stem, "records": best[stem]["records"], "report": best[stem].get("report")}
+            for stem in sorted(best)]
+
+
+def with_links(runs: list[dict], readme: Path) -> list[dict]:
+    """``runs`` with ``link``: each report's path relative to the README's folder (POSIX), or None."""
+    base = os.path.dirname(os.path.abspath(readme))  # abspath: the published name, not the .store copy
+    return [{**r, "link": Path(os.path.relpath(os.path.abspath(r["report"]), base)).as_posix()
+             if r.get("report") else None} for r in runs]
 
 
 def replace_block(text: str, block: str) -> str:
@@ -230,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print(f"findings: no report under {args.reports} recorded an answer", file=sys.stderr)
         return 2
-    block = findings_markdown(runs)
+    block = findings_markdown(with_links(runs, args.readme))
     text = args.readme.read_text(encoding="utf-8")
     if args.check:
         diff = differences(current_block(text), block)

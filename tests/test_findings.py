@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from findings_fixtures import all_runs, records
 
 from helpers import findings as f
+from helpers.comparison import Comparison
 
 RECORDS = {
     "answer": "No evidence that the dynamic hedge and the static hedge differ in Sharpe ratio.",
@@ -32,22 +34,69 @@ RECORDS = {
      "equal weight: sharpe: 0.51; volatility: 8.2%"),
     ("x", float("nan"), "n/a"),
     ("cells_beating_base", 3.0, "3"),
+    ("leverage_at_cap_share", 0.234, "23.4%"),
     ("whole_history_excess_return", {"SPY/SPXL": -0.00234}, "SPY/SPXL: -0.2%"),
 ])
 def test_values_are_formatted_for_people(key, value, shown):
     assert f.format_value(key, value) == shown
 
 
-def test_markdown_has_question_answer_numbers_and_provenance():
-    md = f.findings_markdown([{"notebook": "03_mag7_beta_hedge", "records": RECORDS}])
-    assert "### 03_mag7_beta_hedge" in md and f.QUESTIONS["03_mag7_beta_hedge"] in md
-    assert "**Answer.** No evidence" in md
-    assert "- `alpha_ci`: [-3.1%, 14.0%]" in md
-    assert "CSV folder 'market-data' (real prices)" in md and "/x/" not in md  # no machine paths
-    csv = f.findings_markdown([{"notebook": "x", "records": dict(RECORDS, data=dict(RECORDS["data"],
-                                                                                      source="csv:market-data"))}])
-    assert "CSV folder 'market-data' (real prices)" in csv
-    assert "sha256 abcdef123456" in md
+def test_the_block_opens_with_a_summary_table_then_headlines_links_and_terms():
+    md = f.findings_markdown(all_runs())
+    lines = md.splitlines()
+    assert lines[0] == "| Notebook | Question | Verdict | Deciding figure | Period |"
+    rows = [ln for ln in lines if ln.startswith("| [")]
+    assert len(rows) == 5                                                 # one row per notebook, first
+    r05 = next(r for r in rows if "05 Drawdown" in r)
+    rec = records("05_drawdown_aware_leverage")
+    assert rec["question"] in r05 and "| No evidence the overlay helps |" in r05
+    assert "Sharpe ratio, overlay vs base: -0.06 (95% CI -0.31 to +0.15)" in r05   # the deciding figure
+    assert "| 2011-01-31 to 2026-05-01 |" in r05
+    assert "\\|z\\| rule" in md                                              # pipes escaped in cells
+    assert f"**05.** {rec['headline']}" in md
+    link = "reports/real/runs/05_drawdown_aware_leverage/05_drawdown_aware_leverage.html"
+    assert f"[report]({link})" in md and f"[05 Drawdown aware leverage]({link})" in r05
+    assert "All on CSV folder 'market-data' (real prices)." in md and "/x/" not in md   # no machine paths
+    assert "sha256 bc2ae799051e" in md and rec["answer"] not in md        # the full answer is the report's
+    terms = md.split("**Terms**", 1)[1]
+    for term in ("Block bootstrap", "Politis-White", "Jobson-Korkie-Memmel", "Deflated Sharpe",
+                 "Probabilistic Sharpe", "Holm", "HAC (Newey-West)", "Reg T margin", "Log-gap slope", "IC",
+                 "Minimum detectable effect", "Halves"):
+        assert f"- *{term}*: " in terms
+
+
+def test_the_block_stays_under_700_words_with_40_word_headlines_and_long_questions():
+    runs = all_runs()
+    for run in runs:
+        rec = run["records"]
+        rec["headline"] = " ".join((rec["headline"].split() * 3)[:40])
+        rec["question"] = " ".join((rec["question"].split() * 2)[:32])  # the notebooks' are 24-31
+        rec["verdict"] = " ".join((rec["verdict"].split() * 2)[:6])
+    md = f.findings_markdown(runs)
+    assert f.word_count(md) <= f.MAX_WORDS, f.word_count(md)
+
+
+def test_words_are_counted_as_read():
+    assert f.word_count("| [01 Leveraged](reports/real/runs/x/x.html) | -0.23% | a |\n|---|---|") == 4
+    assert f.word_count("<sub>[report](a/b.html) · 14 tickers</sub>") == 3
+
+
+def test_an_older_set_falls_back_to_questions_and_its_answer():
+    old = {"answer": " ".join(f"w{i}" for i in range(60)), "data": RECORDS["data"]}
+    md = f.findings_markdown([{"notebook": "03_mag7_beta_hedge", "records": old}])
+    assert f.QUESTIONS["03_mag7_beta_hedge"] in md and "(not recorded)" in md
+    assert "w39 ..." in md and "w40" not in md                            # the answer's first 40 words
+    assert "| 2022-01-03 to 2025-09-19 |" in md                           # the period from the data
+    assert f.headline_of({"answer": "On the simulated market, 2020-01-02 to 2021-01-04: Yes, by 0.2."}) == \
+        "Yes, by 0.2."                                                    # the period says source and dates
+    recorded = dict(old, question="Recorded question?")
+    assert "Recorded question?" in f.findings_markdown([{"notebook": "03_mag7_beta_hedge", "records": recorded}])
+
+
+def test_a_deciding_comparison_without_an_interval_reads_n_a():
+    rec = {"deciding": Comparison("a vs b", "Sharpe ratio", 0.1, float("nan"), float("nan")).to_dict()}
+    assert f.deciding_figure(rec) == "Sharpe ratio, a vs b: +0.10 (no interval)"
+    assert f.deciding_figure({}) == ""
 
 
 def test_load_runs_reads_record_files_and_prefers_default_parameters(tmp_path):
@@ -112,7 +161,7 @@ def test_check_mode_names_what_changed_and_write_mode_fixes_it(tmp_path, capsys)
     readme.write_text(f"# T\n\n{f.START}\nold text\n{f.END}\n\nrest\n")
     assert f.main([str(tmp_path / "r"), "--readme", str(readme), "--check"]) == 1
     err = capsys.readouterr().err
-    assert "-old text" in err and "+**Answer.** No evidence" in err
+    assert "-old text" in err and "+**03.** No evidence" in err
     assert f.main([str(tmp_path / "r"), "--readme", str(readme)]) == 0
     assert readme.read_text().endswith(f"{f.END}\n\nrest\n")
     assert f.main([str(tmp_path / "r"), "--readme", str(readme), "--check"]) == 0
@@ -122,3 +171,22 @@ def test_missing_markers_or_reports_are_named(tmp_path):
     with pytest.raises(ValueError, match="findings:start"):
         f.replace_block("no markers", "x")
     assert f.main([str(tmp_path / "nope")]) == 2
+
+
+def test_report_links_are_relative_to_the_readme(tmp_path):
+    from helpers.files import atomic_write_text
+    from helpers.run.core import Result, set_metadata
+    from helpers.run.folder import ReportFolder
+
+    out = tmp_path / "reports" / "real"
+    out.mkdir(parents=True)
+    name = "03_mag7_beta_hedge"
+    with ReportFolder(out) as folder:
+        staging = folder.new_staging(name)
+        result = Result(name, name, {}, "ok", 1.0, records=records(name), files={"report": f"{name}.html"})
+        atomic_write_text(staging / f"{name}.html", "<p>report</p>")
+        atomic_write_text(staging / "run.json", json.dumps(set_metadata(result)))
+        folder.publish(result, staging)
+    (run,) = f.with_links(f.load_runs(out), tmp_path / "README.md")
+    assert run["link"] == f"reports/real/runs/{name}/{name}.html"
+    assert (tmp_path / run["link"]).exists()

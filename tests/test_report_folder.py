@@ -91,7 +91,7 @@ def test_index_lists_every_set_on_disk_with_working_links_and_the_answer(tmp_pat
     index = tmp_path / "index.html"
     text = index.read_text()
     assert "01_ok__name=a-b-c__1234abcd" in text and "01_ok__x=2" in text
-    assert '<p class="answer">No evidence that &lt;b&gt;x&lt;/b&gt; differs &amp; so on.</p>' in text
+    assert '<p class="headline">No evidence that &lt;b&gt;x&lt;/b&gt; differs &amp; so on.</p>' in text
     links = hrefs(index)
     files = [h for h in links if not h.startswith("#")]
     assert len(set(files)) == 8                    # 4 files of each set (the name links to the report)
@@ -110,7 +110,7 @@ def test_index_html_escapes_and_quotes():
     page = index_html([meta], {"python": "3"})
     assert "<script>" not in page
     assert 'href="runs/01_ok__n%3Da/a%20b%23c.html"' in page
-    assert "<b>k</b>: 1.23<" in page                   # formatted for people: 3 significant digits
+    assert "<td>k</td><td>1.23</td>" in page                  # formatted for people: 3 significant digits
 
 
 def test_files_are_readable_by_others_under_umask_022_and_private_under_077(tmp_path):

@@ -3,9 +3,11 @@
 Runs the main job (all notebooks, simulated market) into reports/, then opens
 reports/index.html and each report set's pages (reports/runs/<name>/) in headless Chromium (Debian's chromium + chromedriver,
 installed by ``nox -s tests`` when missing) and saves screenshots under reports/screenshots/. The
-index's answers, questions and thumbnails are checked in their rows, the page is also opened
+index's headlines, questions and thumbnails are checked in their rows, the page is also opened
 behind a web server, and a sweep (report sets written here, without kernels) must render as a
-table and inline plots.
+table and inline plots. Without kernels too: the index of five sets recorded as the notebooks
+record them (tests/findings_fixtures.py) must fit a 1366x768 window (every headline within the
+first two screens, nothing scrolling sideways), and a report's printed text must wrap.
 """
 
 from __future__ import annotations
@@ -89,18 +91,19 @@ def test_index_and_every_report_render(reports, browser):
     assert set(this_run) <= set(sets), "the index lists every set of this run"
     for name in sets:                                  # and every other set in the folder
         assert browser.find_elements("id", name), f"index.html has no row for {name}"
-    from helpers.findings import QUESTIONS
+    from helpers.findings import headline_of, question_of
 
-    for name in this_run:                              # the answer shows in its row, escaped as text
-        answer = sets[name]["records"].get("answer")
-        assert answer, f"{name} recorded no answer"
-        shown = browser.find_element("css selector", f'tbody[id="{name}"] .answer')
-        assert shown.is_displayed() and shown.text.strip() == answer.strip()
-        row = browser.find_element("css selector", f'tbody[id="{name}"]')
-        assert QUESTIONS[name] in row.text and "simulated market, not real prices" in row.text
-        thumb = row.find_element("css selector", "a > img.thumb")   # the headline figure, linking to the report
+    for name in this_run:                              # question and headline show in its row, as text
+        records = sets[name]["records"]
+        assert records.get("answer"), f"{name} recorded no answer"
+        row = browser.find_element("css selector", f'section[id="{name}"]')
+        shown = row.find_element("css selector", ".headline")
+        assert shown.is_displayed() and shown.text.strip() == (records.get("headline") or headline_of(records)).strip()
+        assert question_of(name, records) in row.text and "simulated market, not real prices" in row.text
+        assert row.find_elements("css selector", "details.answer")   # the full answer behind a disclosure
+        thumb = row.find_element("css selector", "a.enlarge > img.thumb")   # the headline figure, enlarged on a click
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", thumb) > 50
-        link = thumb.find_element("xpath", "..").get_attribute("href")
+        link = row.find_element("css selector", ".title a").get_attribute("href")
         assert link.endswith(f"/{name}/{name}.html")
     html_pages = [t for t in targets if t.suffix == ".html"]
     assert any(t.suffix == ".ipynb" for t in targets)
@@ -157,10 +160,115 @@ def test_a_sweep_renders_as_a_table_and_plots(browser, tmp_path):
     rows = table.find_elements("css selector", "tbody tr")
     assert len(rows) == 4 and "-8.0%" in rows[0].text                # maxdd for people, as a percentage
     heads = [th.text for th in table.find_elements("css selector", "thead th")]
-    assert heads == ["run", "target_vol", "lev_max", "sharpe_dynamic", "maxdd_dynamic", "sharpe_diff_ci.vs_base"]
+    assert heads == ["run", "target_vol", "lev_max", "Sharpe, overlay", "max drawdown, overlay",
+                     "Sharpe gap, 95% CI: vs_base"]                    # results under their labels
     plots = browser.find_elements("css selector", "section.sweep img.sweep-plot")
     assert len(plots) == 2                                            # a heatmap per numeric result
     assert all(p.is_displayed() and browser.execute_script("return arguments[0].naturalWidth", p) > 100
                for p in plots)
     rows[0].find_element("tag name", "a").click()                     # the table links to the run's row
     assert browser.execute_script("return location.hash").startswith("#05_drawdown_aware_leverage__target_vol=0.08")
+
+
+def viewport(driver, width: int, height: int) -> None:
+    """The page's viewport exactly ``width`` x ``height`` CSS pixels (a laptop screen)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def publish_fixture_sets(out: Path) -> list[str]:
+    """The five notebooks' sets, records as reporting.conclude leaves them, with a thumbnail each."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from findings_fixtures import NOTEBOOKS, records
+
+    from helpers.dashboard import thumbnail
+    from helpers.files import atomic_write_text
+    from helpers.run.core import Result, set_metadata
+    from helpers.run.folder import ReportFolder
+
+    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=100)
+    ax.plot(np.cumsum(np.random.default_rng(0).normal(size=300)))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    png = thumbnail(buf.getvalue())
+    with ReportFolder(out) as folder:
+        for name in NOTEBOOKS:
+            staging = folder.new_staging(name)
+            (staging / "thumbnail.png").write_bytes(png)
+            atomic_write_text(staging / f"{name}.html", "<p>report</p>")
+            r = Result(name, name, {}, "ok", 30.0, files={"report": f"{name}.html", "thumbnail": "thumbnail.png"},
+                       records=records(name))
+            atomic_write_text(staging / "run.json", json.dumps(set_metadata(r)))
+            folder.publish(r, staging)
+    return list(NOTEBOOKS)
+
+
+def test_the_index_fits_a_laptop_screen_with_every_headline_in_two_screens(browser, tmp_path):
+    from findings_fixtures import records
+
+    names = publish_fixture_sets(tmp_path)
+    viewport(browser, 1366, 768)
+    try:
+        check_page(browser, tmp_path / "index.html", tmp_path / "shots")
+        width, inner, height = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth, window.innerHeight]")
+        assert inner == 1366 and width <= inner, f"the page scrolls sideways: {width} px in a {inner} px window"
+        for name in names:
+            cell = browser.find_element("xpath", "//table[@class='glance']//td[@class='headline']"
+                                                 f"[normalize-space(.)={json.dumps(records(name)['headline'])}]")
+            top = browser.execute_script("return arguments[0].getBoundingClientRect().top + window.scrollY", cell)
+            assert cell.is_displayed() and top < 2 * height, f"{name}'s headline starts at {top} px"
+        thumbs = browser.find_elements("css selector", "section.set img.thumb")
+        assert len(thumbs) == 5 and all(t.size["width"] >= 240 for t in thumbs)
+        thumbs[0].click()                                                  # click to enlarge ...
+        big = browser.find_element("css selector", "a.lightbox:target img")
+        assert big.is_displayed() and big.size["width"] > 2 * thumbs[0].size["width"]
+        big.click()                                                        # ... and again to close
+        assert not browser.find_elements("css selector", "a.lightbox:target")
+        details = browser.find_element("css selector", "section.set details.answer")
+        assert not details.find_element("tag name", "table").is_displayed()
+        details.find_element("tag name", "summary").click()               # the full answer on demand
+        assert details.find_element("tag name", "table").is_displayed()
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= inner
+        browser.save_screenshot(str(tmp_path / "shots" / "index-1366.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_report_wraps_its_printed_text(browser, tmp_path):
+    import nbformat
+
+    from helpers.run.execute import render_html
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(text)")
+    long_line = "Answer. " + " ".join(f"borrowed cash pays the cash rate plus a spread {i};" for i in range(40))
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=long_line + "\n" + "x" * 400 + "\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Report"), cell]
+    page = tmp_path / "report.html"
+    page.write_text(render_html(nb, exclude_input=True), encoding="utf-8")
+    viewport(browser, 1366, 768)
+    try:
+        browser.get(page.as_uri())
+        width, inner = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= inner, f"the report scrolls sideways: {width} px in a {inner} px window"
+        out = browser.find_element("css selector", ".jp-OutputArea-output pre")
+        assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", out), \
+            "printed text is cut at the right edge"
+        assert "spread 39;" in out.text
+        style = browser.execute_script("const s = getComputedStyle(arguments[0]); "
+                                       "return [s.whiteSpace, s.wordBreak, s.overflowWrap]", out)
+        assert style == ["pre-wrap", "normal", "anywhere"], f"printed text breaks words or does not wrap: {style}"
+        lines = browser.execute_script(  # wrapped at spaces: no rendered line ends inside a word
+            "const r = document.createRange(); r.selectNodeContents(arguments[0].firstChild || arguments[0]);"
+            "return r.getClientRects().length", out)
+        assert lines > 3
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -35,11 +35,24 @@ def strip_papermill(nb) -> None:
             cell.metadata.pop("tags")
 
 
+# Printed text wraps at spaces (JupyterLab's `word-break: break-all` cuts words anywhere) and breaks
+# a token only when it alone is wider than the page; code wraps too; a wide table scrolls inside its
+# output instead of widening the page. Nothing is cut at the right edge.
+REPORT_STYLE = """<style>
+.jp-OutputArea-output pre, .jp-RenderedText pre, .jp-InputArea pre, .highlight pre {
+  white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; }
+.jp-OutputArea-output { max-width: 100%; overflow-x: auto; }
+.jp-RenderedHTMLCommon, .jp-RenderedMarkdown { overflow-wrap: break-word; }
+</style>
+"""
+
+
 def render_html(nb, exclude_input: bool) -> str:
+    """A notebook as one HTML page (JupyterLab's look) whose printed text wraps: see REPORT_STYLE."""
     exporter = HTMLExporter(exclude_input=exclude_input, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    return body.replace("</head>", REPORT_STYLE + "</head>", 1)
 
 
 
