@@ -311,6 +311,8 @@ def spread_sweep(base: pd.Series, p: OverlayParams, convention: CashConvention, 
 
 QUESTION = ("Does a volatility-targeting, drawdown-braking leverage overlay improve the Sharpe ratio and cut "
             "drawdowns, against the unlevered portfolio and against holding its average leverage constantly?")
+DD_MEASURE = "max drawdown (+ = shallower)"
+_HALF_WORDS = {cmp.ABOVE: "overlay higher", cmp.BELOW: "overlay lower"}
 _DD_WORDS = {cmp.ABOVE: "shallower", cmp.BELOW: "deeper", cmp.NONE: "not distinguishable",
              cmp.SAME: "about the same", cmp.NO_DATA: "too little data"}
 
@@ -322,7 +324,7 @@ def _sharpe(ci: evidence.Interval, what: str, halves=None) -> cmp.Comparison:
 def _drawdown(ci: evidence.Interval, what: str, halves=None) -> cmp.Comparison:
     """MaxDD(a) - MaxDD(b) in points of equity (positive: a's is shallower); "about the same" only when
     the whole interval lies within +-DD_MARGIN points."""
-    return cmp.Comparison(what, "max drawdown", ci.estimate * 100, ci.low * 100, ci.high * 100, ci.level,
+    return cmp.Comparison(what, DD_MEASURE, ci.estimate * 100, ci.low * 100, ci.high * 100, ci.level,
                           unit="points", halves=halves, margin=DD_MARGIN, digits=1)
 
 
@@ -332,7 +334,7 @@ def comparisons(e: OverlayEvidence) -> list[cmp.Comparison]:
 
     The first is the deciding one (overlay vs base on Sharpe).
     """
-    lev = f"matched {e.avg_leverage:.2f}x"
+    lev = f"matched {e.avg_leverage:.2f}x leverage"
     names = {"vs_base": "overlay vs base", "vs_matched": f"overlay vs {lev}",
              "vol_effect": "overlay vs brake only", "brake_effect": "overlay vs vol targeting only"}
     h = e.halves
@@ -348,12 +350,12 @@ def comparisons(e: OverlayEvidence) -> list[cmp.Comparison]:
 def verdict(c: cmp.Comparison) -> str:
     """A few words on the deciding comparison (overlay vs base, Sharpe) for the summary table."""
     if c.decision == cmp.ABOVE:
-        return "The overlay improves the Sharpe ratio"
+        return "The overlay improves Sharpe"
     if c.decision == cmp.BELOW:
-        return "The overlay lowers the Sharpe ratio"
+        return "The overlay lowers Sharpe"
     if c.decision == cmp.NO_DATA:
         return "Too little data"
-    return "No evidence the overlay improves the Sharpe ratio"
+    return "No evidence the overlay improves Sharpe"
 
 
 def headline(rows: list[cmp.Comparison]) -> str:
@@ -361,10 +363,13 @@ def headline(rows: list[cmp.Comparison]) -> str:
     the drawdown decision, and whether the verdict holds in both halves."""
     base, matched, dd = rows[0], rows[1], rows[2]
     fmt = lambda c: cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)  # noqa: E731
-    text = (f"{verdict(base)} over the unlevered base: {fmt(base)}; against {matched.what.split(' vs ')[1]} "
-            f"leverage: {fmt(matched)}. Max drawdown vs base: {_DD_WORDS[dd.decision]}.")
-    if base.holds_in_halves is False:
-        text += f" Not in both halves ({base.halves[0]}, then {base.halves[1]})."
+    sharpe = f"{verdict(base)} over the unlevered base: {fmt(base)}; vs {matched.what.split(' vs ')[1]}: {fmt(matched)}."
+    drawdown = f" Max drawdown vs base: {_DD_WORDS[dd.decision]}."
+    halves = ["", ""] if base.holds_in_halves is not False else [
+        " First half: {}; second: {}.".format(*(_HALF_WORDS.get(h, h) for h in base.halves)), " Not in both halves."]
+    for text in (sharpe + drawdown + halves[0], sharpe + drawdown + halves[1], sharpe + halves[1]):
+        if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
+            break
     return cmp.headline(text)
 
 
@@ -377,7 +382,7 @@ def caveats(e: OverlayEvidence, convention: CashConvention, spreads: pd.DataFram
                    f"its floor of {e.lev_min:g}x on {e.at_floor:.0%}.")
     block = e.dd_vs_base.block
     out.append(f"Max drawdowns are called about the same only when the whole {e.dd_vs_base.level:.0%} interval of "
-               f"their difference lies within +-{DD_MARGIN:g} points. Each is one path; the block bootstrap "
+               f"their difference lies within ±{DD_MARGIN:g} points. Each is one path; the block bootstrap "
                + (f"(mean block {block:.0f} days) " if np.isfinite(block) else "")
                + "breaks up longer losing streaks, so read those intervals as a rough gauge.")
     if e.n_trials:

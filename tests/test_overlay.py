@@ -296,7 +296,7 @@ def evidence_with(vs_base, vs_matched, dd_base=(0.02, 0.005, 0.04), dd_matched=(
 ])
 def test_drawdowns_are_about_the_same_only_when_the_whole_interval_is_within_two_points(ci, decision):
     c = st.comparisons(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2), dd_base=(ci.estimate, ci.low, ci.high)))[2]
-    assert (c.what, c.measure, c.unit, c.margin) == ("overlay vs base", "max drawdown", "points", 2.0)
+    assert (c.what, c.measure, c.unit, c.margin) == ("overlay vs base", st.DD_MEASURE, "points", 2.0)
     assert c.decision == decision
     assert c.estimate == pytest.approx(ci.estimate * 100) and c.low == pytest.approx(ci.low * 100)
 
@@ -304,12 +304,12 @@ def test_drawdowns_are_about_the_same_only_when_the_whole_interval_is_within_two
 def test_comparisons_keys_decisions_and_halves():
     halves = {"vs_base": ("no evidence", "above zero"), "dd_vs_base": ("about the same", "no evidence")}
     rows = st.comparisons(evidence_with((0.25, 0.05, 0.45), (-0.2, -0.35, -0.05), halves=halves))
-    assert [c.what for c in rows] == ["overlay vs base", "overlay vs matched 1.50x", "overlay vs base",
-                                      "overlay vs matched 1.50x", "overlay vs brake only",
+    assert [c.what for c in rows] == ["overlay vs base", "overlay vs matched 1.50x leverage", "overlay vs base",
+                                      "overlay vs matched 1.50x leverage", "overlay vs brake only",
                                       "overlay vs vol targeting only", "overlay vs brake only",
                                       "overlay vs vol targeting only", "best cell (lev_max=1.5) vs base"]
-    assert [c.measure for c in rows] == ["Sharpe ratio"] * 2 + ["max drawdown"] * 2 + ["Sharpe ratio"] * 2 \
-        + ["max drawdown"] * 2 + ["Sharpe ratio"]
+    dd = "max drawdown (+ = shallower)"
+    assert [c.measure for c in rows] == ["Sharpe ratio"] * 2 + [dd] * 2 + ["Sharpe ratio"] * 2 + [dd] * 2 + ["Sharpe ratio"]
     assert [c.decision for c in rows[:4]] == ["above zero", "below zero", "above zero", "above zero"]
     assert rows[0].halves == ("no evidence", "above zero") and rows[0].holds_in_halves is False
     assert rows[2].halves == ("about the same", "no evidence") and rows[1].halves is None
@@ -322,15 +322,19 @@ def test_headline_verdict_interval_and_halves():
     e = evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3), dd_base=(0.005, -0.1, 0.03),
                       halves={"vs_base": ("no evidence", "no evidence")})
     h = st.headline(st.comparisons(e))
-    assert h.startswith("No evidence the overlay improves the Sharpe ratio over the unlevered base: "
-                        "+0.05 (95% CI -0.10 to +0.20)")
-    assert "matched 1.50x leverage: +0.15 (95% CI -0.02 to +0.30)" in h
+    assert h.startswith("No evidence the overlay improves Sharpe over the unlevered base: +0.05 (95% CI -0.10 to +0.20)")
+    assert "; vs matched 1.50x leverage: +0.15 (95% CI -0.02 to +0.30)." in h
     assert "Max drawdown vs base: not distinguishable." in h and "halves" not in h
     up = st.headline(st.comparisons(evidence_with((0.25, 0.05, 0.45), (0.1, 0.0, 0.2),
                                                   halves={"vs_base": ("above zero", "no evidence")})))
-    assert up.startswith("The overlay improves the Sharpe ratio over the unlevered base: +0.25")
-    assert up.endswith("Not in both halves (above zero, then no evidence).")
+    assert up.startswith("The overlay improves Sharpe over the unlevered base: +0.25")
+    assert up.endswith("Max drawdown vs base: shallower. First half: overlay higher; second: no evidence.")
     assert len(up.split()) <= 40
+    # a longer verdict drops details to stay within 40 words, never the interval or the halves
+    long = evidence_with((-0.061, -0.312, 0.151), (-0.021, -0.271, 0.201), dd_base=(0.006, -0.138, 0.044),
+                         halves={"vs_base": ("below zero", "no evidence")})
+    h = st.headline(st.comparisons(replace(long, avg_leverage=1.5512)))
+    assert len(h.split()) <= 40 and "(95% CI -0.31 to +0.15)" in h and "half" in h.lower()
 
 
 def test_caveats_are_computed_from_the_parameters():
@@ -338,12 +342,12 @@ def test_caveats_are_computed_from_the_parameters():
     text = " ".join(st.caveats(e, CONV))
     assert "full-period average leverage, 1.50x, known only in hindsight" in text
     assert "cap of 2x on 25% of days and at its floor of 0.3x on 1%" in text
-    assert "within +-2 points" in text
+    assert "within ±2 points" in text
     assert "probabilistic Sharpe ratio of 0.71 against the base's Sharpe" in text and "against zero only" in text
     assert "cash earns 2.00% a year" in text and "constant" not in text
     c = st.conclusion(e, CONV)
     assert c["question"] == st.QUESTION and c["deciding"] == 0
-    assert c["verdict"] == "No evidence the overlay improves the Sharpe ratio"
+    assert c["verdict"] == "No evidence the overlay improves Sharpe"
 
 
 def test_leverage_use_counts_days_at_the_bounds():
