@@ -312,7 +312,7 @@ def spread_sweep(base: pd.Series, p: OverlayParams, convention: CashConvention, 
 QUESTION = ("Does a volatility-targeting, drawdown-braking leverage overlay improve the Sharpe ratio and cut "
             "drawdowns, against the unlevered portfolio and against holding its average leverage constantly?")
 DD_MEASURE = "max drawdown (+ = shallower)"
-_HALF_WORDS = {cmp.ABOVE: "overlay higher", cmp.BELOW: "overlay lower"}
+_HALF_WORDS = {cmp.ABOVE: "overlay ahead", cmp.BELOW: "overlay behind"}
 _DD_WORDS = {cmp.ABOVE: "shallower", cmp.BELOW: "deeper", cmp.NONE: "not distinguishable",
              cmp.SAME: "about the same", cmp.NO_DATA: "too little data"}
 

@@ -328,7 +328,7 @@ def test_headline_verdict_interval_and_halves():
     up = st.headline(st.comparisons(evidence_with((0.25, 0.05, 0.45), (0.1, 0.0, 0.2),
                                                   halves={"vs_base": ("above zero", "no evidence")})))
     assert up.startswith("The overlay improves Sharpe over the unlevered base: +0.25")
-    assert up.endswith("Max drawdown vs base: shallower. First half: overlay higher; second: no evidence.")
+    assert up.endswith("Max drawdown vs base: shallower. First half: overlay ahead; second: no evidence.")
     assert len(up.split()) <= 40
     # a longer verdict drops details to stay within 40 words, never the interval or the halves
     long = evidence_with((-0.061, -0.312, 0.151), (-0.021, -0.271, 0.201), dd_base=(0.006, -0.138, 0.044),
@@ -460,3 +460,27 @@ def test_outputs_are_written_with_the_seeds_columns(tmp_path):
     back = pd.read_csv(paths[0], index_col=0, parse_dates=True)
     np.testing.assert_allclose(back["equity_dyn"], out["equity"])
     assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+@pytest.mark.filterwarnings("ignore:series end on different dates")
+def test_headline_within_40_words_with_an_interval_on_simulated_and_real_prices(source, request):
+    """The study's conclusion end to end on 2014-2020 of both sources (a slice, small bootstrap)."""
+    from helpers.data import load_prices
+
+    folder = "synthetic" if source == "synthetic" else str(request.getfixturevalue("real_data"))
+    prices = load_prices(["SPY", "TLT", "GLD", "SHV"], start="2014-01-01", end="2020-12-31", source=folder).dropna()
+    r = prices.pct_change().iloc[1:]
+    conv = CashConvention(cash_rate=r["SHV"], financing_spread=0.01, cost_bps=5.0)
+    base = st.base_portfolio(r.drop(columns="SHV"), "ME", 252, 252, "fixed", 0.3, 0.3, conv)
+    p = OverlayParams()
+    runs = st.ablation(base.returns, p, conv)
+    table = st.variant_table(runs, conv, reps=50)
+    e = st.paired_evidence(runs, table, conv, reps=100, params=p)
+    cells = st.sensitivity_cells(p, {"target_vol": [0.08, 0.12], "dd_threshold1": [0.05, 0.10]}, {})
+    sens, excess = st.sensitivity(base.returns, cells, conv)
+    e = st.with_sensitivity(e, sens, excess, conv.excess(runs[st.BASE]["ret"]), reps=100)
+    c = st.conclusion(e, conv)
+    assert len(c["headline"].split()) <= 40 and "(95% CI " in c["headline"]
+    assert c["headline"].startswith(c["verdict"]) and 0 <= e.psr_vs_base <= 1 and 0 <= e.at_cap <= 1
+    assert len(c["comparisons"]) == 9 and all(x.halves is not None for x in c["comparisons"])
