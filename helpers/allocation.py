@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from helpers import comparison as cmp
 from helpers import evidence, metrics
 from helpers.backtest import BacktestResult, CashConvention, run_backtest
 from helpers.metrics import TRADING_DAYS
@@ -184,107 +185,153 @@ def paired_sharpe_test(excess_a: pd.Series, excess_b: pd.Series, reps: int = 100
     return PairedTest(interval, float(min(1.0, 2 * min((draws <= 0).mean(), (draws >= 0).mean()))))
 
 
-def holm(pvalues: dict, alpha: float = 0.05) -> dict:
-    """Holm's step-down adjusted p-values, {key: adjusted p}; reject where adjusted p <= ``alpha``.
-
-    Sorted ascending, p_(k) is adjusted to max over j <= k of min(1, (m - j + 1) p_(j)) (m tests);
-    the family-wise error rate is at most ``alpha`` whatever the dependence between the tests.
-    """
-    keys = sorted(pvalues, key=lambda k: pvalues[k])
-    m, running, out = len(keys), 0.0, {}
-    for j, k in enumerate(keys):
-        running = max(running, min(1.0, (m - j) * pvalues[k]))
-        out[k] = running
-    return {k: out[k] for k in pvalues}
-
-
 def sharpe_differences(runs: dict[str, BacktestResult], strategies: Iterable[str], benchmarks: Iterable[str],
-                       seed: int = 0) -> dict[tuple[str, str], PairedTest]:
+                       seed: int = 0, reps: int = 1000) -> dict[tuple[str, str], PairedTest]:
     """Sharpe(strategy) - Sharpe(benchmark) with a paired block-bootstrap 95% interval and p-value, per pair."""
-    out = {}
-    for s in strategies:
-        for b in benchmarks:
-            a, c = runs[s].excess_returns.iloc[1:], runs[b].excess_returns.iloc[1:]
-            out[(s, b)] = paired_sharpe_test(a, c, seed=seed)
-    return out
+    return _family({k: r.excess_returns.iloc[1:] for k, r in runs.items()}, strategies, benchmarks, seed, reps)
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _family(excess: dict[str, pd.Series], strategies, benchmarks, seed: int, reps: int) -> dict:
+    return {(s, b): paired_sharpe_test(excess[s], excess[b], reps=reps, seed=seed)
+            for s in strategies for b in benchmarks}
 
 
-def _pair_sentence(s: str, b: str, t: PairedTest, adjusted: float, alpha: float, m: int) -> str:
-    est = f"{t.interval.estimate:+.2f} (95% CI {evidence.fmt_ci(t.interval)}, unadjusted; Holm-adjusted p = {adjusted:.3f})"
-    if adjusted <= alpha:
-        return f"{_cap(s)} {'beats' if t.interval.estimate > 0 else 'trails'} {b} on Sharpe ratio: the difference is {est}."
-    note = (f"; the unadjusted interval excludes zero, but not at the level adjusted for {m} comparisons"
-            if t.interval.excludes_zero() else "")
-    return f"No evidence that {s} and {b} differ in Sharpe ratio: the difference is {est}{note}."
+def _holm_comparisons(tests: dict[tuple[str, str], PairedTest], alpha: float) -> list[cmp.Comparison]:
+    rows = [cmp.Comparison.from_interval(t.interval, f"{s} vs {b}", "Sharpe ratio",
+                                         p_value=1.0 if not np.isfinite(t.pvalue) else t.pvalue)
+            for (s, b), t in tests.items()]
+    return cmp.holm_adjust(rows, alpha)
 
 
-def skill_sentences(ranking: evidence.Interval | None = None, skill: pd.DataFrame | None = None,
-                    horizon: int | None = None, any_winner: bool = False) -> list[str]:
-    """Sentences on forecast skill for the answer: ranking skill across assets and hit rates below "always up".
+def pair_comparisons(runs: dict[str, BacktestResult], strategies: Iterable[str], benchmarks: Iterable[str],
+                     seed: int = 0, reps: int = 1000, alpha: float = 0.05) -> list[cmp.Comparison]:
+    """Sharpe(strategy) - Sharpe(benchmark) for every pair, as comparisons decided at a Holm-adjusted
+    family-wise ``alpha`` over all pairs (unadjusted 95% intervals kept), each also decided the same
+    way (all pairs, Holm) on the first and the second half of the evaluated dates.
 
-    ``ranking`` : mean cross-sectional IC with its interval; ``skill`` : :func:`helpers.signals.skill`
-    (columns "hit rate", "up share"); ``any_winner`` : whether some ML portfolio beat a benchmark.
+    Returns one :class:`helpers.comparison.Comparison` per pair ("strategy vs benchmark"), in order.
     """
-    out = []
-    days = f"{horizon}-day " if horizon else ""
-    if ranking is not None:
-        head = (f"Ranking skill: the mean cross-sectional IC (forecast against realized {days}excess return "
-                f"across assets, non-overlapping dates) is {ranking}")
-        if ranking.low > 0:
-            tail = ("; it shows in the portfolios above." if any_winner else
-                    ", above zero, but this ranking skill does not reach the long-only portfolios, "
-                    "which beat no benchmark.")
-        elif ranking.high < 0:
-            tail = ", below zero: the forecasts rank the assets the wrong way round."
-        else:
-            tail = ": no evidence of ranking skill."
-        out.append(head + tail)
-    if skill is not None:
-        below = skill[skill["hit rate"] < skill["up share"]]
-        if len(below):
-            out.append(f"{len(below)} of {len(skill)} assets have a hit rate below the always-up rate (share of "
-                       "positive excess returns): " + ", ".join(f"{a} {r['hit rate']:.2f} vs {r['up share']:.2f}"
-                                                                for a, r in below.iterrows()) + ".")
-    return out
+    strategies, benchmarks = list(strategies), list(benchmarks)
+    excess = {k: r.excess_returns.iloc[1:] for k, r in runs.items()}
+    whole = _holm_comparisons(_family(excess, strategies, benchmarks, seed, reps), alpha)
+    halves = [_holm_comparisons(_family({k: v.loc[a:b] for k, v in excess.items()}, strategies, benchmarks,
+                                        seed, reps), alpha)
+              for a, b in cmp.split_halves(excess[strategies[0]])]
+    return [replace(c, halves=(h1.decision, h2.decision)) for c, h1, h2 in zip(whole, *halves)]
 
 
-def answer_text(tests: dict[tuple[str, str], PairedTest], years: float, cost_bps: float, alpha: float = 0.05,
-                ranking: evidence.Interval | None = None, skill: pd.DataFrame | None = None,
-                horizon: int | None = None) -> str:
-    """The notebook's answer from the Sharpe differences of ML strategies against benchmarks.
+def ic_comparison(ics: pd.Series) -> cmp.Comparison:
+    """The mean cross-sectional IC (one per non-overlapping rebalance date) against zero, with its
+    Student-t interval (:func:`helpers.signals.mean_with_ci`) and the same on each half of the dates."""
+    from helpers.signals import mean_with_ci
 
-    Every pair is decided at a Holm-adjusted ``alpha`` over all pairs (the family of
-    comparisons), with the unadjusted 95% interval shown beside it; then a verdict: the ML
-    signals beat the benchmarks only if some ML strategy beats every benchmark at that level.
-    ``ranking``, ``skill``, ``horizon``: see :func:`skill_sentences` (added when given).
-    """
-    m = len(tests)
-    adjusted = holm({k: t.pvalue for k, t in tests.items()}, alpha)
-    lines = [f"Out of sample over {years:.1f} years, net of {cost_bps:g} bp trading costs, Sharpe ratios in "
-             f"excess of cash. {m} comparisons (each ML strategy against each benchmark), each decided at a "
-             f"Holm-adjusted {alpha:.0%} level; 95% block-bootstrap intervals shown unadjusted:"]
-    lines += [_pair_sentence(s, b, t, adjusted[(s, b)], alpha, m) for (s, b), t in tests.items()]
-    strategies = list(dict.fromkeys(s for s, _ in tests))
-    benchmarks = list(dict.fromkeys(b for _, b in tests))
-    sig = {k: adjusted[k] <= alpha for k in tests}
-    beats = {s: [b for b in benchmarks if sig[(s, b)] and tests[(s, b)].interval.estimate > 0] for s in strategies}
-    trails = {s: [b for b in benchmarks if sig[(s, b)] and tests[(s, b)].interval.estimate < 0] for s in strategies}
+    return cmp.Comparison.from_interval(mean_with_ci(ics), "ML forecasts", "cross-sectional IC",
+                                        halves=cmp.halves_decisions(mean_with_ci, ics), better=None)
+
+
+QUESTION = ("Across equities, bonds, commodities and currencies, do ML return forecasts help allocate capital "
+            "compared with equal weight, minimum variance and inverse volatility, out of sample after costs?")
+
+
+def _side(c: cmp.Comparison) -> tuple[str, str]:
+    s, b = c.what.split(" vs ", 1)
+    return s, b
+
+
+def verdict(pairs: list[cmp.Comparison]) -> str:
+    """A few words: does some ML strategy beat every benchmark at the Holm-adjusted level?"""
+    strategies = list(dict.fromkeys(_side(c)[0] for c in pairs))
+    benchmarks = list(dict.fromkeys(_side(c)[1] for c in pairs))
+    beats = {s: [_side(c)[1] for c in pairs if _side(c)[0] == s and c.decision == cmp.ABOVE] for s in strategies}
     winners = [s for s in strategies if len(beats[s]) == len(benchmarks)]
     if winners:
-        verdict = f"Yes: {' and '.join(winners)} beat{'s' if len(winners) == 1 else ''} every benchmark."
-    elif any(beats.values()):
-        some = "; ".join(f"{s} beats {', '.join(b)}" for s, b in beats.items() if b)
-        verdict = f"Only in part: {some}; no ML strategy beats every benchmark."
-    else:
-        verdict = "No: no ML strategy beats any of the benchmarks at the adjusted level."
-    if any(trails.values()):
-        verdict += " " + _cap("; ".join(f"{s} trails {', '.join(b)}" for s, b in trails.items() if b)) + "."
-    extra = skill_sentences(ranking, skill, horizon, any_winner=any(beats.values()))
-    return "\n".join(lines + [verdict] + extra)
+        return f"Yes: {' and '.join(winners)} beat{'s' if len(winners) == 1 else ''} every benchmark"
+    if any(beats.values()):
+        return "Only in part: no ML strategy beats every benchmark"
+    return "No: no ML strategy beats a benchmark"
+
+
+def deciding(pairs: list[cmp.Comparison]) -> int:
+    """Index of the comparison closest to a decision: the smallest Holm-adjusted p-value (ties: unadjusted)."""
+    return min(range(len(pairs)), key=lambda i: (pairs[i].p_adjusted, pairs[i].p_value))
+
+
+def directions(pairs: list[cmp.Comparison]) -> str:
+    """The sign of the gaps by benchmark: "all 4 gaps vs equal weight and inverse volatility are negative"."""
+    benchmarks = list(dict.fromkeys(_side(c)[1] for c in pairs))
+    parts = []
+    for word, sign in (("negative", -1), ("positive", 1)):
+        names = [b for b in benchmarks if all(np.sign(c.estimate) == sign for c in pairs if _side(c)[1] == b)]
+        n = sum(_side(c)[1] in names for c in pairs)
+        if names:
+            parts.append(f"{'both' if n == 2 else f'all {n}'} gaps vs {' and '.join(names)} are {word}")
+    return "; ".join(parts)
+
+
+def headline(pairs: list[cmp.Comparison], alpha: float = 0.05) -> str:
+    """At most 40 words: the verdict over the Holm-adjusted tests, the direction of the gaps, and the
+    comparison closest to a decision with its unadjusted 95% interval; says when the verdict is not
+    the same on both halves of the period (details dropped, never the interval, to stay within 40 words)."""
+    c = pairs[deciding(pairs)]
+    fmt = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)[:-1] + \
+        f", Holm-adjusted p {c.p_adjusted:.2f})"
+    head = f"{verdict(pairs)} on Sharpe ({len(pairs)} Holm-adjusted tests)"
+    by_half = halves_verdicts(pairs)
+    tails = [""] if by_half is None or set(by_half) == {verdict(pairs)} else [
+        f" By half: {by_half[0]}; then {by_half[1]}.", " Not in both halves."]
+    closest = f"closest: {c.what} {fmt}."
+    signs = directions(pairs).split("; ")
+    for parts, tail in [(p, t) for t in tails for p in (signs, signs[:1])] + [([], tails[-1])]:
+        text = "; ".join([head, *[x for x in parts if x], closest]) + tail
+        if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
+            break
+    return cmp.headline(text)
+
+
+def halves_verdicts(pairs: list[cmp.Comparison]) -> tuple[str, str] | None:
+    """:func:`verdict` from the first-half and from the second-half decisions; None when halves are unknown."""
+    if any(c.halves is None for c in pairs):
+        return None
+    return tuple(verdict([replace(c, decision=c.halves[i]) for c in pairs]) for i in (0, 1))
+
+
+def caveats(pairs: list[cmp.Comparison], perf: pd.DataFrame, convention: CashConvention, years: float,
+            n_rebalances: int, ic_time_series_mean: float | None = None, skill: pd.DataFrame | None = None,
+            alpha: float = 0.05, ic: cmp.Comparison | None = None) -> list[str]:
+    """Caveats computed from the comparisons, the performance table, the convention and the parameters."""
+    m = len(pairs)
+    out = [f"The {m} ML-vs-benchmark comparisons are decided by Holm's procedure at a family-wise {alpha:.0%} "
+           f"level: the smallest p-value must be below {alpha / m:.4f} (a {1 - alpha / m:.2%} interval), the next "
+           f"below {alpha / max(m - 1, 1):.4f}, and so on; the intervals shown are unadjusted "
+           f"{pairs[0].level:.0%} ones."]
+    out.append(f"Out of sample over {years:.1f} years ({n_rebalances} rebalances); returns are net of costs and "
+               f"Sharpe ratios in excess of cash: {convention.describe()}.")
+    low = [k for k in ("min variance", "inverse volatility") if k in perf.index]
+    if low and "equal weight" in perf.index:
+        vols = ", ".join(f"{k} {perf.loc[k, 'volatility']:.1%}" for k in low)
+        out.append(f"Volatility: {vols}, equal weight {perf.loc['equal weight', 'volatility']:.1%}. A Sharpe ratio "
+                   "does not depend on leverage; returns and drawdowns of these portfolios are not comparable.")
+    if ic is not None:
+        out.append(f"Forecast skill: {cmp.sentence(ic)}")
+    if ic_time_series_mean is not None:
+        out.append(f"Per-asset information coefficients (rank correlation of forecast and realized return through "
+                   f"time) average {ic_time_series_mean:+.3f}; signal weighting sizes positions by these forecasts.")
+    if skill is not None:
+        below = skill[skill["hit rate"] < skill["up share"]]
+        out.append(f"{len(below)} of {len(skill)} assets have a hit rate below the always-up rate (share of positive "
+                   "excess returns)" + (": " + ", ".join(f"{a} {r['hit rate']:.2f} vs {r['up share']:.2f}"
+                                                        for a, r in below.iterrows()) if len(below) else "") + ".")
+    return out
+
+
+def conclusion(pairs: list[cmp.Comparison], ic: cmp.Comparison | None, perf: pd.DataFrame,
+               convention: CashConvention, years: float, n_rebalances: int, ic_time_series_mean: float | None = None,
+               skill: pd.DataFrame | None = None, alpha: float = 0.05) -> dict:
+    """The keyword arguments of :func:`helpers.reporting.conclude` but the frame: question, headline,
+    comparisons (the pairs, then the IC against zero), verdict, deciding, caveats."""
+    return {"question": QUESTION, "headline": headline(pairs, alpha), "verdict": verdict(pairs),
+            "comparisons": [*pairs, *([ic] if ic is not None else [])], "deciding": deciding(pairs),
+            "caveats": caveats(pairs, perf, convention, years, n_rebalances, ic_time_series_mean, skill, alpha, ic)}
 
 
 def weights_at(targets: dict[str, pd.DataFrame], n_dates: int = 4, threshold: float = 0.005) -> pd.DataFrame:

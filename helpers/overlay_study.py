@@ -11,12 +11,13 @@ import ast
 import itertools
 import json
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from helpers import comparison as cmp
 from helpers import evidence, metrics, portfolio
 from helpers.backtest import BacktestResult, CashConvention, run_backtest
 from helpers.files import atomic_write_text
@@ -28,7 +29,7 @@ NOTEBOOK = "05_drawdown_aware_leverage"
 OVERLAY = "vol targeting + brake"
 MATCHED = "matched constant leverage"
 BASE = "base (1x)"
-DD_THRESHOLD = 0.02  # max-drawdown gaps smaller than this (2 points) are "about the same"
+DD_MARGIN = 2.0  # points: max drawdowns are "about the same" when the whole interval of their gap lies within +-2
 
 
 # --------------------------------------------------------------------------- the base portfolio
@@ -118,8 +119,11 @@ class OverlayEvidence:
     Sharpe(both) - Sharpe(vol only). ``dd_*``: the same pairs for max drawdown (positive: the overlay's
     is shallower). Sensitivity (:func:`with_sensitivity`): the best cell, its deflated Sharpe ratio
     over ``n_trials`` cells (a test against zero), ``base_psr`` (the base's probabilistic Sharpe ratio
-    against zero, the same test), ``n_beat_base`` cells with a higher Sharpe than the base and
-    ``best_vs_base`` = Sharpe(best cell) - Sharpe(base).
+    against zero, the same test), ``n_beat_base`` cells with a higher Sharpe than the base,
+    ``best_vs_base`` = Sharpe(best cell) - Sharpe(base) and ``psr_vs_base``, the best cell's probabilistic
+    Sharpe ratio against the base's Sharpe. ``halves``: decisions on the first and second half of the
+    dates, keyed like the intervals ("vs_base", "dd_vs_base", ..., "best_vs_base"). ``at_cap`` /
+    ``at_floor``: share of the overlay's days with leverage at ``lev_max`` / ``lev_min``.
     """
 
     sharpe: dict[str, float]
@@ -140,6 +144,12 @@ class OverlayEvidence:
     base_psr: float = float("nan")
     n_beat_base: int = 0
     best_vs_base: evidence.Interval | None = None
+    psr_vs_base: float = float("nan")
+    halves: dict = field(default_factory=dict)
+    at_cap: float = float("nan")
+    at_floor: float = float("nan")
+    lev_max: float = float("nan")
+    lev_min: float = float("nan")
 
 
 PAIRS = {"vs_base": (OVERLAY, BASE), "vs_matched": (OVERLAY, MATCHED),
@@ -147,28 +157,56 @@ PAIRS = {"vs_base": (OVERLAY, BASE), "vs_matched": (OVERLAY, MATCHED),
 
 
 def paired_evidence(runs: dict[str, pd.DataFrame], table: pd.DataFrame, convention: CashConvention,
-                    reps: int = 1000) -> OverlayEvidence:
-    """Paired block-bootstrap intervals of the Sharpe and max-drawdown differences the answer reports."""
+                    reps: int = 1000, params: OverlayParams | None = None) -> OverlayEvidence:
+    """Paired block-bootstrap intervals of the Sharpe and max-drawdown differences the answer reports,
+    the same decided on each half of the dates, and (with ``params``) how often leverage sits at its bounds."""
     ex = {k: convention.excess(v["ret"]) for k, v in runs.items()}
-    sharpe = {k: evidence.sharpe_diff_ci(ex[a], ex[b], reps=reps) for k, (a, b) in PAIRS.items()}
-    dd = {f"dd_{k}": maxdd_diff_ci(runs[a]["ret"], runs[b]["ret"], reps=reps) for k, (a, b) in PAIRS.items()}
+    sharpe_ci = lambda a, b: evidence.sharpe_diff_ci(a, b, reps=reps)  # noqa: E731
+    dd_ci = lambda a, b: maxdd_diff_ci(a, b, reps=reps)  # noqa: E731
+    sharpe = {k: sharpe_ci(ex[a], ex[b]) for k, (a, b) in PAIRS.items()}
+    dd = {f"dd_{k}": dd_ci(runs[a]["ret"], runs[b]["ret"]) for k, (a, b) in PAIRS.items()}
+    halves = {k: cmp.halves_decisions(sharpe_ci, ex[a], ex[b]) for k, (a, b) in PAIRS.items()}
+    halves |= {f"dd_{k}": cmp.halves_decisions(dd_ci, runs[a]["ret"], runs[b]["ret"], margin=DD_MARGIN / 100)
+               for k, (a, b) in PAIRS.items()}
+    use = {} if params is None else leverage_use(runs[OVERLAY]["leverage"], params)
     return OverlayEvidence(sharpe=table["Sharpe"].to_dict(), max_drawdown=table["Max drawdown"].to_dict(),
-                           avg_leverage=float(table.loc[OVERLAY, "Avg leverage"]), **sharpe, **dd)
+                           avg_leverage=float(table.loc[OVERLAY, "Avg leverage"]), **sharpe, **dd,
+                           halves=halves, **use)
+
+
+def leverage_use(leverage: pd.Series, p: OverlayParams) -> dict[str, float]:
+    """Share of days the leverage sits at ``p.lev_max`` (``at_cap``) and at ``p.lev_min`` (``at_floor``)."""
+    lev = leverage.to_numpy(dtype=float)
+    return {"at_cap": float(np.isclose(lev, p.lev_max, rtol=0, atol=1e-9).mean()),
+            "at_floor": float(np.isclose(lev, p.lev_min, rtol=0, atol=1e-9).mean()),
+            "lev_max": float(p.lev_max), "lev_min": float(p.lev_min)}
 
 
 def with_sensitivity(e: OverlayEvidence, table: pd.DataFrame, excess: pd.DataFrame, base_excess: pd.Series,
                      reps: int = 1000) -> OverlayEvidence:
     """``e`` with the sensitivity grid's evidence: best cell, its deflated Sharpe ratio (against zero),
-    the base's PSR against zero, how many cells beat the base's Sharpe, and the paired interval of
-    Sharpe(best cell) - Sharpe(base) (optimistic: the best cell is chosen on the same data).
+    the base's PSR against zero, how many cells beat the base's Sharpe, the paired interval of
+    Sharpe(best cell) - Sharpe(base) (optimistic: the best cell is chosen on the same data) with its
+    halves, and the best cell's probabilistic Sharpe ratio against the base's Sharpe (daily, unpaired).
 
     ``table``/``excess`` as returned by :func:`sensitivity`; ``base_excess`` the base's daily excess returns.
     """
     best, best_sharpe, dsr, n = deflated_best(table, excess)
+    diff_ci = lambda a, b: evidence.sharpe_diff_ci(a, b, reps=reps)  # noqa: E731
     return replace(e, best_cell=best, best_sharpe=best_sharpe, deflated_sharpe=dsr, n_trials=n,
                    base_psr=evidence.probabilistic_sharpe_ratio(base_excess, 0.0),
                    n_beat_base=int((table["Sharpe"] > e.sharpe[BASE]).sum()),
-                   best_vs_base=evidence.sharpe_diff_ci(excess[best], base_excess, reps=reps))
+                   best_vs_base=diff_ci(excess[best], base_excess),
+                   psr_vs_base=psr_best_cell_vs_base(excess[best], base_excess),
+                   halves={**e.halves, "best_vs_base": cmp.halves_decisions(diff_ci, excess[best].dropna(),
+                                                                            base_excess)})
+
+
+def psr_best_cell_vs_base(best_excess: pd.Series, base_excess: pd.Series) -> float:
+    """Probabilistic Sharpe ratio of the best cell against the base's (daily) Sharpe ratio: P(true Sharpe of
+    the cell > the base's observed Sharpe), Bailey & Lopez de Prado; the deflated Sharpe ratio tests
+    against zero only."""
+    return evidence.probabilistic_sharpe_ratio(best_excess.dropna(), evidence.daily_sharpe(base_excess.dropna()))
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -262,141 +300,108 @@ def spread_sweep(base: pd.Series, p: OverlayParams, convention: CashConvention, 
 
 # --------------------------------------------------------------------------- the answer
 
-
-def _verdict(ci: evidence.Interval) -> str:
-    if not (np.isfinite(ci.low) and np.isfinite(ci.high)):
-        return "cannot be compared"
-    if ci.low > 0:
-        return "improves"
-    if ci.high < 0:
-        return "worsens"
-    return "shows no evidence of changing"
+QUESTION = ("Does a volatility-targeting, drawdown-braking leverage overlay improve the Sharpe ratio and cut "
+            "drawdowns, against the unlevered portfolio and against holding its average leverage constantly?")
+DD_MEASURE = "max drawdown (+ = shallower)"
+_HALF_WORDS = {cmp.ABOVE: "overlay ahead", cmp.BELOW: "overlay behind"}
+_DD_WORDS = {cmp.ABOVE: "shallower", cmp.BELOW: "deeper", cmp.NONE: "not distinguishable",
+             cmp.SAME: "about the same", cmp.NO_DATA: "too little data"}
 
 
-def _dd_verdict(ci: evidence.Interval, threshold: float = DD_THRESHOLD) -> str:
-    """How a max drawdown compares, from MaxDD(a) - MaxDD(b) and its interval: a small gap is
-    "about the same", a gap whose interval includes zero "not distinguishable"."""
-    if not (np.isfinite(ci.low) and np.isfinite(ci.high)):
-        return "cannot be compared with"
-    if abs(ci.estimate) < threshold:
-        return "about the same as"
-    if ci.low > 0:
-        return "smaller than"
-    if ci.high < 0:
-        return "larger than"
-    return "not distinguishable from"
+def _sharpe(ci: evidence.Interval, what: str, halves=None) -> cmp.Comparison:
+    return cmp.Comparison.from_interval(ci, what, "Sharpe ratio", halves=halves)
 
 
-def _points(ci: evidence.Interval) -> str:
-    """``"+1.2 points (95% CI -0.4 to +2.9)"`` for a difference in fractions of equity."""
-    return f"{ci.estimate * 100:+.1f} points (95% CI {ci.low * 100:+.1f} to {ci.high * 100:+.1f})"
+def _drawdown(ci: evidence.Interval, what: str, halves=None) -> cmp.Comparison:
+    """MaxDD(a) - MaxDD(b) in points of equity (positive: a's is shallower); "about the same" only when
+    the whole interval lies within +-DD_MARGIN points."""
+    return cmp.Comparison(what, DD_MEASURE, ci.estimate * 100, ci.low * 100, ci.high * 100, ci.level,
+                          unit="points", halves=halves, margin=DD_MARGIN, digits=1)
 
 
-def drawdown_sentence(ci: evidence.Interval, a: str, b: str, dd_a: float, dd_b: float,
-                      threshold: float = DD_THRESHOLD) -> str:
-    """One sentence on MaxDD(a) - MaxDD(b) (positive: a's is shallower) from its paired interval."""
-    both = f"({dd_a:.1%} vs {dd_b:.1%})"
-    verdict = _dd_verdict(ci, threshold)
-    if verdict == "about the same as":
-        return (f"{a[:1].upper() + a[1:]} and {b} have about the same max drawdown {both}: the gap is "
-                f"{_points(ci)}, under {threshold * 100:.0f} points.")
-    if verdict == "smaller than":
-        return f"{a[:1].upper() + a[1:]} has a smaller max drawdown than {b} {both}: {_points(ci)} shallower."
-    if verdict == "larger than":
-        return f"{a[:1].upper() + a[1:]} has a larger max drawdown than {b} {both}: {_points(ci)} deeper."
-    if verdict == "not distinguishable from":
-        return (f"No evidence that {a} and {b} differ in max drawdown {both}: the gap is {_points(ci)}, "
-                "an interval that includes zero.")
-    return f"Too little data to compare the max drawdowns of {a} and {b}."
+def comparisons(e: OverlayEvidence) -> list[cmp.Comparison]:
+    """The study's comparisons as data: Sharpe then max drawdown of the overlay against the base and
+    matched leverage, the two components' parts, and the sensitivity grid's best cell against the base.
 
-
-def _who_works(effects: dict[str, evidence.Interval], what: str, up: str, down: str, none: str,
-               threshold: float = 0.0) -> str:
-    """Which components' contributions are clear (interval excludes zero, effect at least ``threshold``),
-    largest first; ``none`` when neither is."""
-    clear = sorted([(k, ci) for k, ci in effects.items() if ci.excludes_zero() and abs(ci.estimate) >= threshold],
-                   key=lambda kv: -abs(kv[1].estimate))
-    named = [f"{k} ({up if ci.estimate > 0 else down} it)" for k, ci in clear]
-    if not named:
-        return none
-    if len(named) == 1:
-        return f"{named[0]} accounts for the change in {what}; the other component's part is not clear"
-    return f"both components change the {what}: {named[0]} more, {named[1]} less"
-
-
-def components_sentence(e: OverlayEvidence, threshold: float = DD_THRESHOLD) -> str:
-    """Which component does the work: volatility targeting's part (overlay minus brake alone) and the
-    brake's part (overlay minus volatility targeting alone) of the Sharpe and max-drawdown changes."""
-    sharpe = _who_works({"volatility targeting": e.vol_effect, "the brake": e.brake_effect}, "Sharpe ratio",
-                        "raises", "lowers", "neither component's part is distinguishable from zero")
-    dd = _who_works({"volatility targeting": e.dd_vol_effect, "the brake": e.dd_brake_effect}, "max drawdown",
-                    "shrinks", "deepens", "neither component's part is clear (an interval excluding zero and at "
-                    f"least {threshold * 100:.0f} points)", threshold)
-    return (f"Which component does the work: on Sharpe, volatility targeting's part (overlay minus brake alone) "
-            f"is {e.vol_effect} and the brake's part (overlay minus volatility targeting alone) is "
-            f"{e.brake_effect}, so {sharpe}. On max drawdown (positive: shallower), volatility targeting's part "
-            f"is {_points(e.dd_vol_effect)} and the brake's is {_points(e.dd_brake_effect)}, so {dd}.")
-
-
-def sensitivity_sentence(e: OverlayEvidence) -> str:
-    """The grid's best cell: its deflated Sharpe ratio stated as a test against zero (which the base
-    passes too), how many cells beat the base, and the paired interval of best cell - base."""
-    s = (f"Sensitivity: {e.n_beat_base} of the {e.n_trials} cells have a higher Sharpe ratio than the base's "
-         f"{e.sharpe[BASE]:.2f}. The best cell ({e.best_cell}, Sharpe {e.best_sharpe:.2f}) has a deflated Sharpe "
-         f"ratio of {e.deflated_sharpe:.2f} after {e.n_trials} trials; that tests its Sharpe against zero, not "
-         f"against the base")
-    if e.base_psr >= 0.95:
-        s += (f", and the unlevered base passes the same test (probabilistic Sharpe ratio {e.base_psr:.4f} "
-              "against zero), so it is no evidence for the overlay over the base.")
-    else:
-        s += f" (the unlevered base's probabilistic Sharpe ratio against zero is {e.base_psr:.4f})."
+    The first is the deciding one (overlay vs base on Sharpe).
+    """
+    lev = f"matched {e.avg_leverage:.2f}x leverage"
+    names = {"vs_base": "overlay vs base", "vs_matched": f"overlay vs {lev}",
+             "vol_effect": "overlay vs brake only", "brake_effect": "overlay vs vol targeting only"}
+    h = e.halves
+    rows = [_sharpe(getattr(e, k), names[k], h.get(k)) for k in ("vs_base", "vs_matched")]
+    rows += [_drawdown(getattr(e, f"dd_{k}"), names[k], h.get(f"dd_{k}")) for k in ("vs_base", "vs_matched")]
+    rows += [_sharpe(getattr(e, k), names[k], h.get(k)) for k in ("vol_effect", "brake_effect")]
+    rows += [_drawdown(getattr(e, f"dd_{k}"), names[k], h.get(f"dd_{k}")) for k in ("vol_effect", "brake_effect")]
     if e.best_vs_base is not None:
-        s += (" Against the base: " + evidence.decide(e.best_vs_base, "the best cell", "the base portfolio")
-              + " This interval is optimistic: the best cell was chosen on the same data.")
-    return s
+        rows.append(_sharpe(e.best_vs_base, f"best cell ({e.best_cell}) vs base", h.get("best_vs_base")))
+    return rows
 
 
-def answer_text(e: OverlayEvidence, threshold: float = DD_THRESHOLD) -> str:
-    """The computed answer: overlay vs base and vs matched leverage (Sharpe and max-drawdown differences
-    with paired 95% intervals; drawdown gaps under ``threshold`` are "about the same"), which component
-    does the work, and what the sensitivity grid's best cell shows."""
-    s, dd = e.sharpe, e.max_drawdown
-    lev = f"{e.avg_leverage:.2f}x"
-    matched = f"constant {lev} leverage"
-    parts = [
-        f"The overlay (volatility targeting + drawdown brake, average leverage {lev}) after financing and "
-        f"costs, Sharpe ratios in excess of cash: overlay {s[OVERLAY]:.2f}, unlevered base {s[BASE]:.2f}, "
-        f"{matched} with the same financing and costs {s[MATCHED]:.2f}.",
-        evidence.decide(e.vs_base, "the overlay", "the base portfolio"),
-        evidence.decide(e.vs_matched, "the overlay", matched),
-        drawdown_sentence(e.dd_vs_base, "the overlay", "the base portfolio", dd[OVERLAY], dd[BASE], threshold),
-        drawdown_sentence(e.dd_vs_matched, "the overlay", matched, dd[OVERLAY], dd[MATCHED], threshold),
-        f"Components alone: volatility targeting Sharpe {s['vol targeting only']:.2f} (max drawdown "
-        f"{dd['vol targeting only']:.1%}), drawdown brake Sharpe {s['drawdown brake only']:.2f} "
-        f"({dd['drawdown brake only']:.1%}).",
-        components_sentence(e, threshold),
-    ]
+def verdict(c: cmp.Comparison) -> str:
+    """A few words on the deciding comparison (overlay vs base, Sharpe) for the summary table."""
+    if c.decision == cmp.ABOVE:
+        return "The overlay improves Sharpe"
+    if c.decision == cmp.BELOW:
+        return "The overlay lowers Sharpe"
+    if c.decision == cmp.NO_DATA:
+        return "Too little data"
+    return "No evidence the overlay improves Sharpe"
+
+
+def headline(rows: list[cmp.Comparison]) -> str:
+    """At most 40 words: the verdict on Sharpe vs the base with its interval, the matched-leverage gap,
+    the drawdown decision, and whether the verdict holds in both halves."""
+    base, matched, dd = rows[0], rows[1], rows[2]
+    fmt = lambda c: cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)  # noqa: E731
+    sharpe = f"{verdict(base)} over the unlevered base: {fmt(base)}; vs {matched.what.split(' vs ')[1]}: {fmt(matched)}."
+    drawdown = f" Max drawdown vs base: {_DD_WORDS[dd.decision]}."
+    halves = ["", ""] if base.holds_in_halves is not False else [
+        " First half: {}; second: {}.".format(*(_HALF_WORDS.get(h, h) for h in base.halves)), " Not in both halves."]
+    for text in (sharpe + drawdown + halves[0], sharpe + drawdown + halves[1], sharpe + halves[1]):
+        if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
+            break
+    return cmp.headline(text)
+
+
+def caveats(e: OverlayEvidence, convention: CashConvention, spreads: pd.DataFrame | None = None) -> list[str]:
+    """Caveats computed from the results, the convention and the parameters."""
+    out = [f"Matched leverage holds the overlay's full-period average leverage, {e.avg_leverage:.2f}x, known only "
+           "in hindsight: a yardstick for how the leverage is varied, not a strategy one could have run."]
+    if np.isfinite(e.at_cap):
+        out.append(f"The overlay's leverage sits at its cap of {e.lev_max:g}x on {e.at_cap:.0%} of days and at "
+                   f"its floor of {e.lev_min:g}x on {e.at_floor:.0%}.")
+    block = e.dd_vs_base.block
+    out.append(f"Max drawdowns are called about the same only when the whole {e.dd_vs_base.level:.0%} interval of "
+               f"their difference lies within ±{DD_MARGIN:g} points. Each is one path; the block bootstrap "
+               + (f"(mean block {block:.0f} days) " if np.isfinite(block) else "")
+               + "breaks up longer losing streaks, so read those intervals as a rough gauge.")
     if e.n_trials:
-        parts.append(sensitivity_sentence(e))
-    parts.append(
-        f"Verdict: the overlay {_verdict(e.vs_base)} the Sharpe ratio of the base portfolio and "
-        f"{_verdict(e.vs_matched)} that of matched constant leverage; its max drawdown is "
-        f"{_dd_verdict(e.dd_vs_base, threshold)} the base's and {_dd_verdict(e.dd_vs_matched, threshold)} "
-        "matched leverage's.")
-    return " ".join(parts)
+        out.append(f"Sensitivity: {e.n_beat_base} of {e.n_trials} cells have a higher Sharpe ratio than the base's "
+                   f"{e.sharpe[BASE]:.2f}. The best cell ({e.best_cell}, {e.best_sharpe:.2f}) has a probabilistic "
+                   f"Sharpe ratio of {e.psr_vs_base:.2f} against the base's Sharpe; its deflated Sharpe ratio "
+                   f"{e.deflated_sharpe:.3f} after {e.n_trials} trials tests against zero only. Both are in-sample.")
+    if spreads is not None and len(spreads):
+        lo, hi = spreads.index.min(), spreads.index.max()
+        out.append(f"Financing: {convention.describe()}. From a {lo:.0%} to a {hi:.0%} spread the overlay's Sharpe "
+                   f"goes from {spreads['Sharpe overlay'].iloc[0]:.2f} to {spreads['Sharpe overlay'].iloc[-1]:.2f} "
+                   f"(base {spreads['Sharpe base'].iloc[0]:.2f}).")
+    else:
+        out.append(f"Financing: {convention.describe()}.")
+    return out
 
 
-def evidence_lines(e: OverlayEvidence, threshold: float = DD_THRESHOLD) -> list[str]:
-    """The paired comparisons, one line each: Sharpe differences, then max-drawdown differences."""
-    matched = f"constant {e.avg_leverage:.2f}x leverage"
-    worse = {"vs_base": "the base portfolio", "vs_matched": matched, "vol_effect": "the brake alone",
-             "brake_effect": "volatility targeting alone"}
-    lines = [f"Sharpe {k:>12}: " + evidence.decide(getattr(e, k), "the overlay", w) for k, w in worse.items()]
-    dd = e.max_drawdown
-    for k, (a, b) in PAIRS.items():
-        lines.append(f"MaxDD  {k:>12}: " + drawdown_sentence(getattr(e, f"dd_{k}"), "the overlay", worse[k],
-                                                             dd[a], dd[b], threshold))
-    return lines
+def conclusion(e: OverlayEvidence, convention: CashConvention, spreads: pd.DataFrame | None = None) -> dict:
+    """The keyword arguments of :func:`helpers.reporting.conclude` but the frame: question, headline,
+    comparisons, verdict, deciding, caveats."""
+    rows = comparisons(e)
+    return {"question": QUESTION, "headline": headline(rows), "comparisons": rows, "verdict": verdict(rows[0]),
+            "deciding": 0, "caveats": caveats(e, convention, spreads)}
+
+
+def evidence_lines(e: OverlayEvidence) -> list[str]:
+    """The paired comparisons, one sentence each (helpers.comparison's wording)."""
+    return [cmp.sentence(c) for c in comparisons(e)]
 
 
 def evaluated_frame(frame: pd.DataFrame, overlay_run: pd.DataFrame) -> pd.DataFrame:
@@ -415,7 +420,9 @@ def recorded(e: OverlayEvidence, table: pd.DataFrame) -> dict:
             "deflated_sharpe_best_cell": e.deflated_sharpe,
             "maxdd_diff_ci": {"vs_base": e.dd_vs_base.as_list(), "vs_matched": e.dd_vs_matched.as_list()},
             "cells_beating_base": e.n_beat_base,
-            "sharpe_diff_ci_best_cell_vs_base": None if e.best_vs_base is None else e.best_vs_base.as_list()}
+            "sharpe_diff_ci_best_cell_vs_base": None if e.best_vs_base is None else e.best_vs_base.as_list(),
+            "psr_best_cell_vs_base": None if not np.isfinite(e.psr_vs_base) else e.psr_vs_base,
+            "leverage_at_cap_share": None if not np.isfinite(e.at_cap) else e.at_cap}
 
 
 # --------------------------------------------------------------------------- outputs

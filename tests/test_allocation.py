@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,52 +74,100 @@ def T(est, low, high, p):  # noqa: N802 - a paired test in one line
     return allocation.PairedTest(Interval(est, low, high), p)
 
 
-def test_answer_says_no_evidence_when_intervals_span_zero_and_a_difference_when_not():
-    wide = {("signal-weighted", "equal weight"): T(0.1, -0.2, 0.4, 0.5),
-            ("signal-weighted", "min variance"): T(0.3, -0.1, 0.7, 0.2)}
-    text = allocation.answer_text(wide, 15.5, 5)
-    assert "15.5 years" in text and "5 bp" in text and "2 comparisons" in text and "Holm-adjusted 5% level" in text
-    assert text.count("No evidence that signal-weighted and") == 2
-    assert "No: no ML strategy beats any" in text
-    win = {("sector rotation", "equal weight"): T(0.5, 0.1, 0.9, 0.004),
-           ("sector rotation", "min variance"): T(0.6, 0.2, 1.0, 0.002)}
-    text = allocation.answer_text(win, 10, 5)
-    assert "Sector rotation beats equal weight" in text and "Yes: sector rotation beats every benchmark." in text
-    assert text.count("Holm-adjusted p = 0.004") == 2  # sorted: 2 x 0.002 = 0.004, then max(0.004, 1 x 0.004)
-    mixed = {("sector rotation", "equal weight"): T(0.5, 0.1, 0.9, 0.001),
-             ("sector rotation", "min variance"): T(-0.6, -1.0, -0.2, 0.002)}
-    text = allocation.answer_text(mixed, 10, 5)
-    assert "Only in part" in text and ". Sector rotation trails min variance." in text  # a sentence starts upper case
+REVIEW = {("signal-weighted", "equal weight"): T(-0.21, -0.57, 0.18, 0.3),
+          ("signal-weighted", "min variance"): T(0.09, -0.6, 0.8, 0.9),
+          ("signal-weighted", "inverse volatility"): T(-0.28, -0.67, 0.15, 0.2),
+          ("sector rotation", "equal weight"): T(-0.32, -0.62, -0.03, 0.035),
+          ("sector rotation", "min variance"): T(0.18, -0.41, 0.79, 0.6),
+          ("sector rotation", "inverse volatility"): T(-0.25, -0.5, -0.01, 0.03)}
 
 
 def test_holm_decides_what_the_unadjusted_interval_alone_would_not():
     """Review finding: -0.32 (95% CI -0.62 to -0.03) over six comparisons is no evidence after Holm."""
     from statsmodels.stats.multitest import multipletests
 
-    p = {("sector rotation", "equal weight"): 0.035, ("sector rotation", "inverse volatility"): 0.03,
-         ("sector rotation", "min variance"): 0.6, ("signal-weighted", "equal weight"): 0.3,
-         ("signal-weighted", "inverse volatility"): 0.2, ("signal-weighted", "min variance"): 0.9}
-    adj = allocation.holm(p)
-    expected = multipletests(list(p.values()), method="holm")[1]  # an independent implementation
-    np.testing.assert_allclose(list(adj.values()), expected)
-    assert adj[("sector rotation", "inverse volatility")] == pytest.approx(0.18)  # 6 x 0.03
-    assert adj[("sector rotation", "equal weight")] == pytest.approx(0.18)  # max(0.18, 5 x 0.035)
-    ints = {("sector rotation", "equal weight"): Interval(-0.32, -0.62, -0.03),
-            ("sector rotation", "inverse volatility"): Interval(-0.33, -0.61, -0.04)}
-    tests = {k: allocation.PairedTest(ints.get(k, Interval(0.1, -0.3, 0.5)), v) for k, v in p.items()}
-    text = allocation.answer_text(tests, 15.5, 5)
-    assert "6 comparisons" in text
-    assert ("No evidence that sector rotation and equal weight differ in Sharpe ratio: the difference is -0.32 "
-            "(95% CI -0.62 to -0.03, unadjusted; Holm-adjusted p = 0.180); the unadjusted interval excludes zero, "
-            "but not at the level adjusted for 6 comparisons.") in text
-    assert "trails" not in text and "No: no ML strategy beats any" in text
+    rows = allocation._holm_comparisons(REVIEW, 0.05)
+    expected = multipletests([t.pvalue for t in REVIEW.values()], method="holm")[1]  # an independent implementation
+    np.testing.assert_allclose([c.p_adjusted for c in rows], expected)
+    assert [c.what for c in rows][:2] == ["signal-weighted vs equal weight", "signal-weighted vs min variance"]
+    assert rows[3].p_adjusted == pytest.approx(0.18)  # max(6 x 0.03, 5 x 0.035)
+    assert all(c.decision == "no evidence" for c in rows)  # although two unadjusted intervals exclude zero
+    assert rows[5].adjusted_level == pytest.approx(1 - 0.05 / 6)  # the smallest p-value's step
     # Holm rejects a p-value Bonferroni would not: 0.009 * 6 = 0.054 > 0.05, but it is first, and 0.01 * 5 = 0.05
-    strong = dict(p) | {("sector rotation", "equal weight"): 0.008, ("sector rotation", "inverse volatility"): 0.01}
-    tests = {k: allocation.PairedTest(ints.get(k, Interval(0.1, -0.3, 0.5)), v) for k, v in strong.items()}
-    text = allocation.answer_text(tests, 15.5, 5)
-    assert "Sector rotation trails equal weight on Sharpe ratio" in text
-    assert "Sector rotation trails inverse volatility on Sharpe ratio" in text
-    assert "Sector rotation trails equal weight, inverse volatility." in text
+    strong = dict(REVIEW) | {("sector rotation", "equal weight"): T(-0.32, -0.62, -0.03, 0.008),
+                             ("sector rotation", "inverse volatility"): T(-0.25, -0.5, -0.01, 0.01)}
+    rows = allocation._holm_comparisons(strong, 0.05)
+    assert [c.decision for c in rows] == ["no evidence"] * 3 + ["below zero", "no evidence", "below zero"]
+    assert allocation.verdict(rows) == "No: no ML strategy beats a benchmark"
+
+
+def test_verdict_direction_and_headline():
+    rows = allocation._holm_comparisons(REVIEW, 0.05)
+    assert allocation.directions(rows) == ("all 4 gaps vs equal weight and inverse volatility are negative; "
+                                           "both gaps vs min variance are positive")
+    assert rows[allocation.deciding(rows)].what == "sector rotation vs inverse volatility"  # smallest p
+    h = allocation.headline(rows)
+    assert h == ("No: no ML strategy beats a benchmark on Sharpe (6 Holm-adjusted tests); all 4 gaps vs equal "
+                 "weight and inverse volatility are negative; closest: sector rotation vs inverse volatility -0.25 "
+                 "(95% CI -0.50 to -0.01, Holm-adjusted p 0.18).")
+    # the verdict holds in both halves when no half has an ML strategy beating a benchmark
+    assert allocation.headline([replace(c, halves=("no evidence", "below zero")) for c in rows]) == h
+    split = [replace(c, halves=("no evidence", "above zero")) for c in rows]
+    assert allocation.halves_verdicts(split) == ("No: no ML strategy beats a benchmark",
+                                                 "Yes: signal-weighted and sector rotation beat every benchmark")
+    assert allocation.headline(split).endswith("(95% CI -0.50 to -0.01, Holm-adjusted p 0.18). Not in both halves.")
+    assert len(allocation.headline(split).split()) <= 40
+    win = {("sector rotation", "equal weight"): T(0.5, 0.1, 0.9, 0.004),
+           ("sector rotation", "min variance"): T(0.6, 0.2, 1.0, 0.002)}
+    rows = allocation._holm_comparisons(win, 0.05)
+    assert allocation.verdict(rows) == "Yes: sector rotation beats every benchmark"
+    assert [c.p_adjusted for c in rows] == [pytest.approx(0.004)] * 2  # sorted: 2 x 0.002, then max(0.004, 0.004)
+    mixed = {("sector rotation", "equal weight"): T(0.5, 0.1, 0.9, 0.001),
+             ("sector rotation", "min variance"): T(-0.6, -1.0, -0.2, 0.002)}
+    assert allocation.verdict(allocation._holm_comparisons(mixed, 0.05)).startswith("Only in part")
+
+
+def test_pair_comparisons_keys_decisions_and_halves(rets):
+    dates = rets.index[300::21]
+    conv = CashConvention(cash_rate=rets["SHV"], cost_bps=5)
+    w = {"ew": pd.DataFrame(1 / 3, index=dates, columns=["IEF", "SPY", "GLD"]),
+         "spy": pd.DataFrame(1.0, index=dates, columns=["SPY"]),
+         "gld": pd.DataFrame(1.0, index=dates, columns=["GLD"])}
+    runs = allocation.run_all(rets, {k: v.reindex(columns=rets.columns, fill_value=0.0) for k, v in w.items()}, conv)
+    rows = allocation.pair_comparisons(runs, ["spy", "gld"], ["ew"], reps=200)
+    assert [c.what for c in rows] == ["spy vs ew", "gld vs ew"]
+    d = rows[0].to_dict()
+    assert {"what", "measure", "estimate", "low", "high", "level", "decision", "mde", "halves", "p_adjusted"} <= set(d)
+    assert all(len(c.halves) == 2 and c.mde > 0 and c.p_adjusted >= c.p_value for c in rows)
+    # the halves: the same Holm family on each half of the evaluated dates
+    ex = {k: r.excess_returns.iloc[1:] for k, r in runs.items()}
+    (a0, a1), (b0, b1) = allocation.cmp.split_halves(ex["spy"])
+    first = allocation._holm_comparisons(allocation._family({k: v.loc[a0:a1] for k, v in ex.items()},
+                                                            ["spy", "gld"], ["ew"], 0, 200), 0.05)
+    assert [c.halves[0] for c in rows] == [c.decision for c in first]
+    ic = allocation.ic_comparison(pd.Series(np.r_[np.full(20, 0.1), np.full(20, -0.02)] + np.tile([0.01, -0.01], 20),
+                                            index=pd.bdate_range("2020-01-01", periods=40)))
+    assert (ic.what, ic.decision, ic.halves) == ("ML forecasts", "above zero", ("above zero", "below zero"))
+
+
+def test_conclusion_caveats_are_computed(rets):
+    rows = allocation._holm_comparisons(REVIEW, 0.05)
+    perf = pd.DataFrame({"volatility": [0.075, 0.032, 0.049]}, index=["equal weight", "min variance",
+                                                                       "inverse volatility"])
+    sk = pd.DataFrame({"hit rate": [0.59, 0.55, 0.50], "up share": [0.63, 0.50, 0.55]}, index=["SPY", "TLT", "GLD"])
+    c = allocation.conclusion(rows, None, perf, CashConvention(cash_rate=0.02, cost_bps=5), 15.5, 186, 0.031, sk)
+    text = " ".join(c["caveats"])
+    assert "below 0.0083 (a 99.17% interval)" in text and "unadjusted 95% ones" in text
+    assert "15.5 years (186 rebalances)" in text and "trades cost 5 bp per side" in text
+    assert "min variance 3.2%, inverse volatility 4.9%, equal weight 7.5%" in text
+    assert "average +0.031" in text and "SPY 0.59 vs 0.63, GLD 0.50 vs 0.55" in text
+    assert c["deciding"] == 5 and c["verdict"].startswith("No") and c["question"] == allocation.QUESTION
+    ic = allocation.cmp.Comparison("ML forecasts", "cross-sectional IC", 0.08, 0.01, 0.14, better=None,
+                                   halves=("no evidence", "no evidence"))
+    c = allocation.conclusion(rows, ic, perf, CashConvention(cash_rate=0.02, cost_bps=5), 15.5, 186)
+    assert c["comparisons"][-1] is ic and len(c["comparisons"]) == 7
+    assert any(x.startswith("Forecast skill: Cross-sectional IC of ML forecasts is above zero: +0.08")
+               and "does not hold in both halves" in x for x in c["caveats"])
 
 
 def test_paired_test_p_value_agrees_with_the_interval(rets):
@@ -132,18 +182,6 @@ def test_paired_test_p_value_agrees_with_the_interval(rets):
         assert (t.pvalue < 0.05) == ci.excludes_zero()
     assert allocation.paired_sharpe_test(a + 0.002, b, reps=400).pvalue < 0.01
     assert allocation.paired_sharpe_test(a, a, reps=200).pvalue == 1.0  # every draw is exactly 0
-
-
-def test_skill_sentences_name_ranking_skill_and_hit_rates_below_always_up():
-    sk = pd.DataFrame({"hit rate": [0.59, 0.55, 0.50], "up share": [0.63, 0.50, 0.55]}, index=["SPY", "TLT", "GLD"])
-    s = allocation.skill_sentences(Interval(0.08, 0.01, 0.15), sk, 21)
-    assert "+0.08 (95% CI +0.01 to +0.15), above zero, but this ranking skill does not reach" in s[0]
-    assert "21-day" in s[0]
-    assert s[1] == ("2 of 3 assets have a hit rate below the always-up rate (share of positive excess returns): "
-                    "SPY 0.59 vs 0.63, GLD 0.50 vs 0.55.")
-    assert "no evidence of ranking skill" in allocation.skill_sentences(Interval(0.02, -0.05, 0.09))[0]
-    text = allocation.answer_text({("a", "b"): T(0.1, -0.2, 0.4, 0.5)}, 10, 5, ranking=Interval(0.08, 0.01, 0.15))
-    assert text.splitlines()[-1].startswith("Ranking skill")
 
 
 def test_weights_at_a_few_dates(rets):
@@ -174,3 +212,27 @@ def test_min_variance_is_not_more_volatile_than_the_t_bill_fund(source, request)
     assert allocation.evaluated(res)[0].index.equals(live.index)
     assert live.index[-1] - live.index[0] > pd.Timedelta(days=3650)
     assert vol <= live.std().min() * np.sqrt(252)
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+@pytest.mark.filterwarnings("ignore:series end on different dates")
+def test_headline_within_40_words_with_an_interval_on_simulated_and_real_prices(source, request):
+    """The study's conclusion end to end on both sources, a momentum signal standing in for the ML forecasts."""
+    from helpers import signals
+
+    folder = "synthetic" if source == "synthetic" else str(request.getfixturevalue("real_data"))
+    assets = {"US Equities": ["SPY", "QQQ", "IWM"], "Fixed Income": ["TLT", "IEF", "SHV"],
+              "Commodities": ["GLD", "DBC"], "Currencies": ["FXY", "UUP"]}
+    prices, classes = signals.load_asset_classes(assets, source=folder)
+    r = prices.dropna().pct_change().iloc[1:]
+    conv = CashConvention(cash_rate=r["SHV"], cost_bps=5)
+    sig = r.drop(columns="SHV").rolling(63).sum()
+    dates = r.index[300::21]
+    targets = signals.allocation_targets(r, sig, dates, classes, 252, cash_asset="SHV")
+    runs = allocation.run_all(r, targets, conv)
+    pairs = allocation.pair_comparisons(runs, signals.ML_STRATEGIES, ["equal weight", "min variance",
+                                                                      "inverse volatility"], reps=200)
+    c = allocation.conclusion(pairs, None, allocation.performance(runs), conv, 10.0, len(dates))
+    assert len(c["headline"].split()) <= 40 and "(95% CI " in c["headline"]
+    assert c["headline"].startswith(c["verdict"])
+    assert all(p.halves is not None and p.p_adjusted is not None for p in c["comparisons"])

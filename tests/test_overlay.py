@@ -272,21 +272,8 @@ def test_maxdd_diff_ci_is_paired_and_signed():
 IV = Interval
 
 
-@pytest.mark.parametrize("ci, expected", [
-    (IV(0.006, -0.15, 0.045), "have about the same max drawdown (-24.7% vs -25.3%): the gap is +0.6 points "
-                              "(95% CI -15.0 to +4.5), under 2 points."),
-    (IV(0.01, 0.005, 0.02), "have about the same max drawdown"),  # excludes zero, but under 2 points
-    (IV(0.05, -0.01, 0.08), "No evidence that the overlay and the base differ in max drawdown"),
-    (IV(0.05, 0.01, 0.08), "The overlay has a smaller max drawdown than the base (-24.7% vs -25.3%): "
-                           "+5.0 points (95% CI +1.0 to +8.0) shallower."),
-    (IV(-0.05, -0.08, -0.01), "The overlay has a larger max drawdown than the base"),
-])
-def test_drawdown_sentence_follows_size_and_interval(ci, expected):
-    assert expected in st.drawdown_sentence(ci, "the overlay", "the base", -0.247, -0.253)
-
-
 def evidence_with(vs_base, vs_matched, dd_base=(0.02, 0.005, 0.04), dd_matched=(0.11, 0.05, 0.2),
-                  dd_vol=(-0.03, -0.16, 0.01), dd_brake=(0.06, 0.01, 0.08), brake=(-0.05, -0.1, 0.02)):
+                  dd_vol=(-0.03, -0.16, 0.01), dd_brake=(0.06, 0.01, 0.08), brake=(-0.05, -0.1, 0.02), halves=None):
     names = ["base (1x)", "vol targeting only", "drawdown brake only", st.OVERLAY, st.MATCHED]
     return st.OverlayEvidence(sharpe=dict(zip(names, [0.8, 0.9, 0.8, 0.85, 0.7])),
                               max_drawdown=dict(zip(names, [-0.2, -0.21, -0.18, -0.19, -0.3])), avg_leverage=1.5,
@@ -294,61 +281,104 @@ def evidence_with(vs_base, vs_matched, dd_base=(0.02, 0.005, 0.04), dd_matched=(
                               brake_effect=IV(*brake), dd_vs_base=IV(*dd_base), dd_vs_matched=IV(*dd_matched),
                               dd_vol_effect=IV(*dd_vol), dd_brake_effect=IV(*dd_brake),
                               best_cell="lev_max=1.5", best_sharpe=0.95, deflated_sharpe=0.99, n_trials=30,
-                              base_psr=0.9997, n_beat_base=4, best_vs_base=IV(0.15, -0.05, 0.3))
+                              base_psr=0.9997, n_beat_base=4, best_vs_base=IV(0.15, -0.05, 0.3), psr_vs_base=0.71,
+                              halves=halves or {}, at_cap=0.25, at_floor=0.01, lev_max=2.0, lev_min=0.3)
 
 
-def test_answer_says_no_evidence_when_the_interval_spans_zero():
-    text = st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3), dd_base=(0.005, -0.1, 0.03),
-                                        dd_matched=(0.11, -0.02, 0.2)))
-    assert "No evidence that the overlay and the base portfolio differ" in text
-    assert "No evidence that the overlay and constant 1.50x leverage differ" in text
-    assert "No evidence that the overlay and constant 1.50x leverage differ in max drawdown" in text
-    assert "The overlay and the base portfolio have about the same max drawdown (-19.0% vs -20.0%)" in text
-    verdict = text.split("Verdict")[1]
-    assert "shows no evidence of changing the Sharpe ratio of the base" in verdict
-    assert "max drawdown is about the same as the base's and not distinguishable from matched" in verdict
-    assert "beats" not in verdict and "smaller" not in verdict
+@pytest.mark.parametrize("ci, decision", [
+    (IV(0.006, -0.15, 0.045), "no evidence"),   # small gap, but the interval reaches -15 points
+    (IV(0.01, -0.138, 0.044), "no evidence"),   # real prices' interval: -13.8 to +4.4 points
+    (IV(0.01, 0.005, 0.019), "about the same"),  # the whole interval within +-2 points
+    (IV(0.0, -0.019, 0.019), "about the same"),
+    (IV(0.01, -0.021, 0.019), "no evidence"),    # one bound just outside
+    (IV(0.05, 0.01, 0.08), "above zero"),        # shallower
+    (IV(-0.05, -0.08, -0.01), "below zero"),     # deeper
+])
+def test_drawdowns_are_about_the_same_only_when_the_whole_interval_is_within_two_points(ci, decision):
+    c = st.comparisons(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2), dd_base=(ci.estimate, ci.low, ci.high)))[2]
+    assert (c.what, c.measure, c.unit, c.margin) == ("overlay vs base", st.DD_MEASURE, "points", 2.0)
+    assert c.decision == decision
+    assert c.estimate == pytest.approx(ci.estimate * 100) and c.low == pytest.approx(ci.low * 100)
 
 
-def test_answer_states_a_difference_when_the_interval_excludes_zero():
-    text = st.answer_text(evidence_with((0.25, 0.05, 0.45), (-0.2, -0.35, -0.05), dd_base=(0.03, 0.01, 0.05)))
-    assert "The overlay beats the base portfolio on Sharpe ratio: the difference is +0.25 (95% CI +0.05 to +0.45)" in text
-    assert "The overlay trails constant 1.50x leverage" in text
-    assert "The overlay has a smaller max drawdown than the base portfolio (-19.0% vs -20.0%): +3.0 points" in text
-    assert "the overlay improves the Sharpe ratio of the base portfolio and worsens that of matched" in text
-    assert "max drawdown is smaller than the base's and smaller than matched leverage's" in text
+def test_comparisons_keys_decisions_and_halves():
+    halves = {"vs_base": ("no evidence", "above zero"), "dd_vs_base": ("about the same", "no evidence")}
+    rows = st.comparisons(evidence_with((0.25, 0.05, 0.45), (-0.2, -0.35, -0.05), halves=halves))
+    assert [c.what for c in rows] == ["overlay vs base", "overlay vs matched 1.50x leverage", "overlay vs base",
+                                      "overlay vs matched 1.50x leverage", "overlay vs brake only",
+                                      "overlay vs vol targeting only", "overlay vs brake only",
+                                      "overlay vs vol targeting only", "best cell (lev_max=1.5) vs base"]
+    dd = "max drawdown (+ = shallower)"
+    assert [c.measure for c in rows] == ["Sharpe ratio"] * 2 + [dd] * 2 + ["Sharpe ratio"] * 2 + [dd] * 2 + ["Sharpe ratio"]
+    assert [c.decision for c in rows[:4]] == ["above zero", "below zero", "above zero", "above zero"]
+    assert rows[0].halves == ("no evidence", "above zero") and rows[0].holds_in_halves is False
+    assert rows[2].halves == ("about the same", "no evidence") and rows[1].halves is None
+    assert all(c.mde > 0 for c in rows)
+    d = rows[0].to_dict()
+    assert {"what", "measure", "estimate", "low", "high", "level", "decision", "mde", "halves"} <= set(d)
 
 
-def test_answer_calls_small_drawdown_gaps_about_the_same_even_when_significant():
-    text = st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3), dd_base=(0.006, 0.001, 0.01)))
-    assert "max drawdown is about the same as the base's" in text.split("Verdict")[1]
+def test_headline_verdict_interval_and_halves():
+    e = evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3), dd_base=(0.005, -0.1, 0.03),
+                      halves={"vs_base": ("no evidence", "no evidence")})
+    h = st.headline(st.comparisons(e))
+    assert h.startswith("No evidence the overlay improves Sharpe over the unlevered base: +0.05 (95% CI -0.10 to +0.20)")
+    assert "; vs matched 1.50x leverage: +0.15 (95% CI -0.02 to +0.30)." in h
+    assert "Max drawdown vs base: not distinguishable." in h and "halves" not in h
+    up = st.headline(st.comparisons(evidence_with((0.25, 0.05, 0.45), (0.1, 0.0, 0.2),
+                                                  halves={"vs_base": ("above zero", "no evidence")})))
+    assert up.startswith("The overlay improves Sharpe over the unlevered base: +0.25")
+    assert up.endswith("Max drawdown vs base: shallower. First half: overlay ahead; second: no evidence.")
+    assert len(up.split()) <= 40
+    # a longer verdict drops details to stay within 40 words, never the interval or the halves
+    long = evidence_with((-0.061, -0.312, 0.151), (-0.021, -0.271, 0.201), dd_base=(0.006, -0.138, 0.044),
+                         halves={"vs_base": ("below zero", "no evidence")})
+    h = st.headline(st.comparisons(replace(long, avg_leverage=1.5512)))
+    assert len(h.split()) <= 40 and "(95% CI -0.31 to +0.15)" in h and "half" in h.lower()
 
 
-def test_answer_names_the_component_that_does_the_work():
-    # Sharpe: neither interval excludes zero; drawdown: the brake's does (+6 points), vol targeting's does not
-    text = st.components_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
-    assert "on Sharpe, volatility targeting's part (overlay minus brake alone) is +0.05 (95% CI -0.10 to +0.20)" in text
-    assert "so neither component's part is distinguishable from zero" in text
-    assert "the brake's is +6.0 points (95% CI +1.0 to +8.0), so the brake (shrinks it) accounts for the change " \
-           "in max drawdown" in text
-    lower = st.components_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2), brake=(-0.06, -0.1, -0.02),
-                                                 dd_brake=(0.01, 0.005, 0.02)))
-    assert "the brake (lowers it) accounts for the change in Sharpe ratio" in lower
-    assert "neither component's part is clear (an interval excluding zero and at least 2 points)" in lower
+def test_caveats_are_computed_from_the_parameters():
+    e = evidence_with((0.05, -0.1, 0.2), (0.15, -0.02, 0.3))
+    text = " ".join(st.caveats(e, CONV))
+    assert "full-period average leverage, 1.50x, known only in hindsight" in text
+    assert "cap of 2x on 25% of days and at its floor of 0.3x on 1%" in text
+    assert "within ±2 points" in text
+    assert "probabilistic Sharpe ratio of 0.71 against the base's Sharpe" in text and "against zero only" in text
+    assert "cash earns 2.00% a year" in text and "constant" not in text
+    c = st.conclusion(e, CONV)
+    assert c["question"] == st.QUESTION and c["deciding"] == 0
+    assert c["verdict"] == "No evidence the overlay improves Sharpe"
 
 
-def test_sensitivity_sentence_tests_the_best_cell_against_zero_and_against_the_base():
-    text = st.sensitivity_sentence(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
-    assert "4 of the 30 cells have a higher Sharpe ratio than the base's 0.80" in text
-    assert "tests its Sharpe against zero, not against the base" in text
-    assert "base passes the same test (probabilistic Sharpe ratio 0.9997 against zero), so it is no evidence " \
-           "for the overlay over the base." in text
-    weak = st.sensitivity_sentence(replace(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)), base_psr=0.8))
-    assert "(the unlevered base's probabilistic Sharpe ratio against zero is 0.8000)." in weak
-    assert "no evidence for the overlay" not in weak
-    assert "No evidence that the best cell and the base portfolio differ in Sharpe ratio: the difference is +0.15" in text
-    assert "optimistic" in text
-    assert "Sensitivity: 4 of the 30" in st.answer_text(evidence_with((0.05, -0.1, 0.2), (0.1, 0.0, 0.2)))
+def test_leverage_use_counts_days_at_the_bounds():
+    lev = pd.Series([2.0, 2.0, 1.5, 0.3, 1.0 + 1e-12, 2.0 - 1e-6])
+    use = st.leverage_use(lev, OverlayParams(lev_min=0.3, lev_max=2.0))
+    assert use == {"at_cap": pytest.approx(2 / 6), "at_floor": pytest.approx(1 / 6), "lev_max": 2.0, "lev_min": 0.3}
+
+
+def test_paired_evidence_decides_every_pair_on_both_halves():
+    base = returns(600, seed=4)
+    p = OverlayParams(vol_lookback=20)
+    runs = st.ablation(base, p, CONV)
+    table = st.variant_table(runs, CONV, reps=50)
+    e = st.paired_evidence(runs, table, CONV, reps=100, params=p)
+    assert set(e.halves) == {"vs_base", "vs_matched", "vol_effect", "brake_effect", "dd_vs_base", "dd_vs_matched",
+                             "dd_vol_effect", "dd_brake_effect"}
+    from helpers.comparison import DECISIONS
+    assert all(len(h) == 2 and set(h) <= set(DECISIONS) for h in e.halves.values())
+    assert e.at_cap == pytest.approx(float((runs[st.OVERLAY]["leverage"] == p.lev_max).mean()))
+    rows = st.comparisons(e)
+    assert len(rows) == 8 and all(c.halves is not None for c in rows)
+
+
+def test_psr_best_cell_vs_base_matches_skfolio():
+    sk = pytest.importorskip("skfolio.measures")
+    base = CONV.excess(returns(700, seed=8))
+    best = CONV.excess(returns(700, seed=9, mu=0.0006, sd=0.012))
+    sr_base = base.mean() / base.std(ddof=1)
+    expected = sk.probabilistic_sharpe_ratio(best.to_numpy(), benchmark_sharpe_ratio=sr_base)
+    assert st.psr_best_cell_vs_base(best, base) == pytest.approx(expected, rel=1e-9)
+    assert st.psr_best_cell_vs_base(base, base) == pytest.approx(0.5, abs=1e-9)  # against its own Sharpe
 
 
 def test_with_sensitivity_counts_cells_above_the_base():
@@ -377,6 +407,7 @@ def test_recorded_keys():
     assert rec["ablation"][st.OVERLAY] == {"sharpe": 0.85, "max_drawdown": -0.19, "cagr": 0.1}
     assert {"sharpe_base", "sharpe_dynamic", "sharpe_matched_leverage", "maxdd_dynamic",
             "deflated_sharpe_best_cell"} <= set(rec)
+    assert rec["psr_best_cell_vs_base"] == 0.71 and rec["leverage_at_cap_share"] == 0.25
 
 
 def test_answer_frame_is_the_evaluated_period():
@@ -429,3 +460,27 @@ def test_outputs_are_written_with_the_seeds_columns(tmp_path):
     back = pd.read_csv(paths[0], index_col=0, parse_dates=True)
     np.testing.assert_allclose(back["equity_dyn"], out["equity"])
     assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+@pytest.mark.filterwarnings("ignore:series end on different dates")
+def test_headline_within_40_words_with_an_interval_on_simulated_and_real_prices(source, request):
+    """The study's conclusion end to end on 2014-2020 of both sources (a slice, small bootstrap)."""
+    from helpers.data import load_prices
+
+    folder = "synthetic" if source == "synthetic" else str(request.getfixturevalue("real_data"))
+    prices = load_prices(["SPY", "TLT", "GLD", "SHV"], start="2014-01-01", end="2020-12-31", source=folder).dropna()
+    r = prices.pct_change().iloc[1:]
+    conv = CashConvention(cash_rate=r["SHV"], financing_spread=0.01, cost_bps=5.0)
+    base = st.base_portfolio(r.drop(columns="SHV"), "ME", 252, 252, "fixed", 0.3, 0.3, conv)
+    p = OverlayParams()
+    runs = st.ablation(base.returns, p, conv)
+    table = st.variant_table(runs, conv, reps=50)
+    e = st.paired_evidence(runs, table, conv, reps=100, params=p)
+    cells = st.sensitivity_cells(p, {"target_vol": [0.08, 0.12], "dd_threshold1": [0.05, 0.10]}, {})
+    sens, excess = st.sensitivity(base.returns, cells, conv)
+    e = st.with_sensitivity(e, sens, excess, conv.excess(runs[st.BASE]["ret"]), reps=100)
+    c = st.conclusion(e, conv)
+    assert len(c["headline"].split()) <= 40 and "(95% CI " in c["headline"]
+    assert c["headline"].startswith(c["verdict"]) and 0 <= e.psr_vs_base <= 1 and 0 <= e.at_cap <= 1
+    assert len(c["comparisons"]) == 9 and all(x.halves is not None for x in c["comparisons"])
