@@ -323,7 +323,7 @@ def model_checks(prices: pd.DataFrame, pairs: list[list[str]], leverage, horizon
     ``fitted beta``: OLS slope of the fund's daily returns on its underlying's over their common
     history; ``beta flag`` when it is more than ``beta_tol`` from the multiple (the book sized
     for the multiple is then not beta-neutral). ``slope flag`` when the 95% interval of the
-    annual log gap's slope on realized variance (:func:`horizon_table`) excludes the theory's
+    annual log gap's slope on realized variance (:func:`helpers.letf.horizon_table`) excludes the theory's
     -(b^2-b)/2.
     """
     rows = []
@@ -383,7 +383,7 @@ def comparisons(evidence: pd.DataFrame, history: dict[str, pd.DataFrame] | None 
             ex = history[pair]["returns"] - history[pair]["cash"]
             halves = tuple(_half_decision(ex.loc[a:b], reps, seed) for a, b in cmp.split_halves(ex))
         out.append(cmp.Comparison(f"{pair} book vs cash", MEASURE, 100 * r["excess"], 100 * r["excess low"],
-                                  100 * r["excess high"], unit="% a year", digits=1, halves=halves,
+                                  100 * r["excess high"], unit="% a year", digits=2, halves=halves,
                                   decision=decision((r["excess low"], r["excess high"]), (r["cal low"], r["cal high"]))))
     return out
 
@@ -420,11 +420,14 @@ def deciding_index(comps: list[cmp.Comparison]) -> int:
 
 def headline(comps: list[cmp.Comparison], convention: CashConvention) -> str:
     """At most 40 words: the verdict at the convention's fee and cost, the deciding pair's excess
-    with its interval, and whether that pair's decision holds in both halves of its history."""
+    with its interval, whether the calendar-year interval overruled its bootstrap interval, and
+    whether its decision holds in both halves of its history."""
     c = comps[deciding_index(comps)]
     fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
     terms = f" at a {convention.borrow_fee:.1%} borrow fee and {convention.cost_bps:g} bp costs"
     halves = (f" Halves disagree: {c.halves[0]}, then {c.halves[1]}." if c.holds_in_halves is False else "")
+    if c.decision != cmp.decide(c.low, c.high):
+        halves = " Its calendar-year interval disagrees." + halves
     text = f"{verdict(comps)}{terms}. Best, {_pair(c)}: excess over cash {fig}.{halves}"
     if len(text.split()) > cmp.MAX_HEADLINE_WORDS:  # the terms are printed with the convention
         text = f"{verdict(comps)}. Best, {_pair(c)}: excess over cash {fig}.{halves}"
@@ -485,85 +488,6 @@ def breakeven_records(evidence: pd.DataFrame, breakeven: pd.DataFrame) -> dict:
     return {"breakeven_borrow_fee": evidence["fee (return = cash)"].to_dict(),
             "breakeven_borrow_fee_ci": {p: [r["fee low"], r["fee high"]] for p, r in evidence.iterrows()},
             "breakeven_borrow_fee_pnl_zero": breakeven[PNL_ZERO].to_dict()}
-
-
-def annual_gaps(prices: pd.DataFrame, pairs: list[list[str]], leverage) -> pd.DataFrame:
-    """Non-overlapping calendar years of each pair: log gap, variance drag and realized variance.
-
-    The log gap log(L_T/L_0) - b log(S_T/S_0) is additive over consecutive periods, so a
-    window's log gap is the sum of its years' and its expectation grows linearly with the horizon.
-    Only complete years with at least 200 common days are kept.
-    """
-    recs = []
-    for underlying, fund in pairs:
-        pair = prices[[underlying, fund]].dropna()
-        b = fund_multiple(leverage, fund)
-        r = pair.pct_change(fill_method=None).iloc[1:]
-        for year, g in r.groupby(r.index.year):
-            if len(g) < 200:
-                continue
-            ru, rl = g[underlying].to_numpy(), g[fund].to_numpy()
-            recs.append({"pair": f"{underlying}/{fund}", "year": int(year),
-                         "log_gap": float(np.log1p(rl).sum() - b * np.log1p(ru).sum()),
-                         "theory": float(variance_drag(ru, b)), "realized_var": float(np.sum(ru**2)),
-                         "ideal_growth": float(np.prod(1.0 + b * ru)), "fund_growth": float(np.prod(1.0 + rl)),
-                         "multiple": b})
-    return pd.DataFrame(recs)
-
-
-def horizon_table(annual: pd.DataFrame) -> pd.DataFrame:
-    """Per pair, on non-overlapping years: mean annual log gap with a t-interval, share of years
-    with a negative log gap, and the slope of the annual log gap on realized variance (OLS, 95%
-    interval) beside the theory's -(b^2-b)/2, with the correlation of realized and theory."""
-    rows = []
-    for pair, g in annual.groupby("pair", sort=False):
-        x = g["log_gap"].to_numpy()
-        n = len(x)
-        se = x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        q = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
-        fit = stats.linregress(g["realized_var"], g["log_gap"]) if n > 2 else None
-        qs = stats.t.ppf(0.975, n - 2) if n > 2 else np.nan
-        b = g["multiple"].iloc[0]
-        rows.append({"pair": pair, "years": n, "mean log gap / yr": x.mean(), "low": x.mean() - q * se,
-                     "high": x.mean() + q * se, "years with gap < 0": (x < 0).mean(),
-                     "slope on var": fit.slope if fit else np.nan,
-                     "slope low": fit.slope - qs * fit.stderr if fit else np.nan,
-                     "slope high": fit.slope + qs * fit.stderr if fit else np.nan,
-                     "theory slope": -(b**2 - b) / 2,
-                     "corr(realized, theory)": np.corrcoef(g["log_gap"], g["theory"])[0, 1] if n > 2 else np.nan,
-                     "drag beyond theory / yr": float((g["log_gap"] - g["theory"]).mean())})
-    return pd.DataFrame(rows).set_index("pair")
-
-
-def gap_by_horizon(annual: pd.DataFrame, horizons=(1, 2, 3, 4, 5)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean level gap and mean log gap over non-overlapping blocks of ``h`` consecutive years
-    (pair x h). The log gap of a block is the sum of its years'; the level gap is the ideal
-    growth minus the fund's growth over the block (products of the years' growth factors)."""
-    level, log = {}, {}
-    for pair, g in annual.groupby("pair", sort=False):
-        g = g.sort_values("year")
-        for h in horizons:
-            blocks = np.arange(len(g)) // h
-            full = pd.Series(blocks).value_counts()
-            keep = np.isin(blocks, full[full == h].index)
-            if not keep.any():
-                continue
-            b = g[keep].groupby(blocks[keep])
-            log[(pair, h)] = b["log_gap"].sum().mean()
-            level[(pair, h)] = (b["ideal_growth"].prod() - b["fund_growth"].prod()).mean()
-    order = list(dict.fromkeys(annual["pair"]))
-    as_table = lambda d: pd.Series(d).unstack().reindex(order).rename_axis(index="pair", columns="years")  # noqa: E731
-    return as_table(level), as_table(log)
-
-
-def monotone_pairs(table: pd.DataFrame, increasing: bool = True) -> tuple[list[str], list[str]]:
-    """Rows of a pair x horizon table that are monotone along the horizon (NaN cells skipped), and the rest."""
-    yes, no = [], []
-    for pair, row in table.iterrows():
-        v = row.dropna().to_numpy()
-        ok = bool(np.all(np.diff(v) >= 0)) if increasing else bool(np.all(np.diff(v) <= 0))
-        (yes if ok else no).append(pair)
-    return yes, no
 
 
 def pair_summary(windows: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:

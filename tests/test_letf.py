@@ -13,8 +13,10 @@ from helpers.data import load_prices
 from helpers.letf import (
     HedgeParams,
     InsufficientHistory,
+    annual_gaps,
     book_params,
     breakeven_fee,
+    gap_by_horizon,
     hedge_positions,
     ideal_path,
     sample_windows,
@@ -23,16 +25,14 @@ from helpers.letf import (
     variance_drag,
 )
 from helpers.letf_study import (
-    annual_gaps,
+    PNL_ZERO,
     breakeven_return_cash,
     breakeven_table,
     calendar_year_ci,
     capital_table,
     evidence_period,
     full_history,
-    gap_by_horizon,
     mean_ci,
-    PNL_ZERO,
     model_checks,
     run_study,
     sensitivity,

@@ -11,7 +11,7 @@ import pytest
 from helpers import comparison as cmp
 from helpers.backtest import CashConvention
 from helpers.data import load_prices
-from helpers.letf import HedgeParams
+from helpers.letf import HedgeParams, annual_gaps, horizon_table
 from helpers.letf_study import (
     PNL_ZERO,
     RETURN_CASH,
@@ -26,8 +26,6 @@ from helpers.letf_study import (
     full_history,
     headline,
     model_checks,
-    horizon_table,
-    annual_gaps,
     run_study,
     verdict,
 )
@@ -84,19 +82,24 @@ def test_verdict_and_headline_name_the_deciding_pair_and_the_halves():
     assert verdict(comps) == "1 of 2 pairs beat cash"
     text = headline(comps, CONV)
     assert text.startswith("1 of 2 pairs beat cash at a 5.0% borrow fee and 10 bp costs. Best, A/AX: excess over cash ")
-    assert "+1.5% a year (95% CI +1.0 to +2.0% a year)" in text  # a pair that beats, not the widest estimate
+    assert "+1.50% a year (95% CI +1.00 to +2.00% a year)." in text  # a pair that beats, not the widest estimate
     assert text.endswith(" Halves disagree: above zero, then below zero.")
     assert len(text.split()) <= cmp.MAX_HEADLINE_WORDS
     none = comparisons(_evidence({"A/AX": (-0.01, -0.02, -0.005, -0.03, -0.001)}))
     assert verdict(none) == "Every pair trails cash"
     mixed = comparisons(_evidence({"A/AX": (-0.01, -0.02, -0.005, -0.03, -0.001), "B/BX": (0, -1, 1, -1, 1)}))
     assert verdict(mixed) == "No pair beats cash (1 of 2 trail)"
+    overruled = comparisons(_evidence({"A/AX": (0.01, 0.001, 0.02, -0.01, 0.03)}))
+    assert headline(overruled, CONV).endswith("Its calendar-year interval disagrees.")
 
 
 def test_caveats_follow_the_convention_and_the_results():
     ev = _evidence({"A/AX": (-0.01, -0.02, -0.005, -0.03, 0.001), "B/BX": (0, -1, 1, -1, 1)})
-    be = pd.DataFrame({PNL_ZERO: [0.07, 0.05], RETURN_CASH: [0.02, 0.01]}, index=["A/AX", "B/BX"])
-    text = " ".join(caveats(CONV, comparisons(ev), be, not_evaluated={"C/CX": "300 common days"}))
+    be = pd.DataFrame({PNL_ZERO: [0.07, 0.05, np.nan], RETURN_CASH: [0.02, 0.01, np.nan]},
+                      index=["A/AX", "B/BX", "D/DX"])
+    checks = pd.DataFrame({"beta flag": [True, False], "slope flag": [False, False]}, index=["A/AX", "B/BX"])
+    text = " ".join(caveats(CONV, comparisons(ev), be, checks, not_evaluated={"C/CX": "300 common days"}))
+    assert "(fund checks): A/AX; their books carry market beta." in text
     assert "constant 4.0% a year" in text and "plus 50% of the short notional" in text
     assert "2 pairs each at 95%" in text and "about 10% of runs" in text
     assert "(it does not for A/AX)" in text  # the bootstrap alone would have called A/AX
