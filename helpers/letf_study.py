@@ -526,6 +526,9 @@ def example_window(prices: pd.DataFrame, row: pd.Series, params: HedgeParams,
                         index=pair.index)
 
 
+TITLES = {"excess return on capital": "excess return over cash / yr"}
+
+
 def sensitivity_heatmaps(grid: pd.DataFrame):
     """Heatmaps of :func:`sensitivity`, borrow fee (rows) x cost in bp (columns), one column of
     panels per pair: the mean excess return on capital over cash (top: what the answer is about),
@@ -549,7 +552,7 @@ def sensitivity_heatmaps(grid: pd.DataFrame):
                 ax.text(c, r, fmt.format(x), ha="center", va="center", fontsize=6.5)
             ax.set_xticks(range(v.shape[1]), [f"{k:g}" for k in t.columns], fontsize=7)
             ax.set_yticks(range(v.shape[0]), [f"{b:.1%}" for b in t.index] if j == 0 else [], fontsize=7)
-            ax.set_title(f"{pair}\n{value}", fontsize=8)
+            ax.set_title(f"{pair}\n{TITLES.get(value, value)}", fontsize=8)
             ax.set_xlabel("cost (bp)", fontsize=7)
             if j == 0:
                 ax.set_ylabel("borrow fee / yr", fontsize=7)
