@@ -169,9 +169,14 @@ class Conclusion:
     caveats: list
 
 
-def question(benchmark: str) -> str:
-    """The notebook's question."""
-    return (f"How much of a volume-weighted Magnificent 7 basket is {benchmark} beta, does alpha remain after "
+MAGNIFICENT_7 = frozenset({"AAPL", "MSFT", "AMZN", "NVDA", "GOOG", "META", "TSLA"})
+
+
+def question(benchmark: str, tickers: list[str] | None = None) -> str:
+    """The notebook's question, naming the basket ("Magnificent 7" for those seven tickers)."""
+    name = ("Magnificent 7" if tickers is None or set(tickers) == MAGNIFICENT_7 else
+            f"{', '.join(tickers)}")
+    return (f"How much of a volume-weighted {name} basket is {benchmark} beta, does alpha remain after "
             f"hedging that beta and paying costs, and does re-estimating the hedge ratio beat a static hedge?")
 
 
@@ -266,11 +271,11 @@ def caveats(convention: CashConvention, study: HedgeStudy, benchmark: str, frame
 
 def conclusion(study: HedgeStudy, bench: pd.Series, a: HedgeAnswer, convention: CashConvention,
                weighting: WeightingComparison | None = None, hac_lags: int = 5, reps: int = 1000,
-               frame=None) -> Conclusion:
+               frame=None, tickers: list[str] | None = None) -> Conclusion:
     """Notebook 03's :class:`Conclusion`: question, headline, verdict, comparisons (the hedged
     alpha deciding) and caveats computed from the convention and ``frame``'s data source."""
     comps = comparisons(study, bench, weighting, hac_lags, reps)
-    return Conclusion(question(a.benchmark), headline(comps, a, convention), VERDICTS[comps[0].decision],
+    return Conclusion(question(a.benchmark, tickers), headline(comps, a, convention), VERDICTS[comps[0].decision],
                       comps, 0, caveats(convention, study, a.benchmark, frame))
 
 

@@ -425,7 +425,8 @@ def headline(comps: list[cmp.Comparison], convention: CashConvention) -> str:
     c = comps[deciding_index(comps)]
     fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
     terms = f" at a {convention.borrow_fee:.1%} borrow fee and {convention.cost_bps:g} bp costs"
-    halves = (f" Halves disagree: {c.halves[0]}, then {c.halves[1]}." if c.holds_in_halves is False else "")
+    halves = (f" Not in both halves (first: {c.halves[0]}; second: {c.halves[1]})." if c.holds_in_halves is False
+              else "")
     if c.decision != cmp.decide(c.low, c.high):
         halves = " Its calendar-year interval disagrees." + halves
     text = f"{verdict(comps)}{terms}. Best, {_pair(c)}: excess over cash {fig}.{halves}"

@@ -107,6 +107,8 @@ def test_headline_verdict_and_caveats_follow_the_results_and_the_convention():
     assert "Capital includes 50% margin on the QQQ short" in text
     assert "constant 4.00% a year" in text and "flat 0 bp per side" in text and "0.50% a year borrow fee" in text
     assert "flat cash rate rather than" not in text
+    assert end.question.startswith("How much of a volume-weighted Magnificent 7 basket is QQQ beta")
+    assert hedge_study.question("SPY", ["AAPL", "MSFT"]).startswith("How much of a volume-weighted AAPL, MSFT basket")
     free = hedge_study.caveats(CashConvention(0.0, 0.0, 0.0, 0.0), study, "QQQ")
     assert any("short_margin = 0" in c for c in free)
 

@@ -83,7 +83,7 @@ def test_verdict_and_headline_name_the_deciding_pair_and_the_halves():
     text = headline(comps, CONV)
     assert text.startswith("1 of 2 pairs beat cash at a 5.0% borrow fee and 10 bp costs. Best, A/AX: excess over cash ")
     assert "+1.50% a year (95% CI +1.00 to +2.00% a year)." in text  # a pair that beats, not the widest estimate
-    assert text.endswith(" Halves disagree: above zero, then below zero.")
+    assert text.endswith(" Not in both halves (first: above zero; second: below zero).")
     assert len(text.split()) <= cmp.MAX_HEADLINE_WORDS
     none = comparisons(_evidence({"A/AX": (-0.01, -0.02, -0.005, -0.03, -0.001)}))
     assert verdict(none) == "Every pair trails cash"
