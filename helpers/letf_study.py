@@ -418,20 +418,34 @@ def deciding_index(comps: list[cmp.Comparison]) -> int:
     return max(pool, key=lambda i: comps[i].estimate if np.isfinite(comps[i].estimate) else -np.inf)
 
 
+def halves_note(comps: list[cmp.Comparison]) -> str:
+    """" Not in both halves: ..." when the verdict's claim (how many pairs beat cash; how many
+    trail, when every pair trails) differs on either half of the pairs' histories, else ""."""
+    if not comps or any(c.halves is None for c in comps):
+        return ""
+    every_trails = all(c.decision == cmp.BELOW for c in comps)
+    side, verb = (cmp.BELOW, "trail") if every_trails else (cmp.ABOVE, "beat")
+    whole = sum(c.decision == side for c in comps)
+    first, second = (sum(c.halves[h] == side for c in comps) for h in (0, 1))
+    if first == whole == second:
+        return ""
+    return f" Not in both halves ({first}, then {second}, of {len(comps)} {verb} cash)."
+
+
 def headline(comps: list[cmp.Comparison], convention: CashConvention) -> str:
     """At most 40 words: the verdict at the convention's fee and cost, the deciding pair's excess
     with its interval, whether the calendar-year interval overruled its bootstrap interval, and
-    whether its decision holds in both halves of its history."""
+    whether the verdict holds in both halves (:func:`halves_note`)."""
     c = comps[deciding_index(comps)]
     fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
-    terms = f" at a {convention.borrow_fee:.1%} borrow fee and {convention.cost_bps:g} bp costs"
-    halves = (f" Not in both halves (first: {c.halves[0]}; second: {c.halves[1]})." if c.holds_in_halves is False
-              else "")
-    if c.decision != cmp.decide(c.low, c.high):
-        halves = " Its calendar-year interval disagrees." + halves
-    text = f"{verdict(comps)}{terms}. Best, {_pair(c)}: excess over cash {fig}.{halves}"
-    if len(text.split()) > cmp.MAX_HEADLINE_WORDS:  # the terms are printed with the convention
-        text = f"{verdict(comps)}. Best, {_pair(c)}: excess over cash {fig}.{halves}"
+    terms = f" at {convention.borrow_fee:.1%} borrow and {convention.cost_bps:g} bp costs"
+    calendar = " Its calendar-year interval disagrees." if c.decision != cmp.decide(c.low, c.high) else ""
+    halves = halves_note(comps)
+    # the longest that fits: the terms are printed with the convention, the calendar years in the table
+    for t, cal in ((terms, calendar), ("", calendar), ("", "")):
+        text = f"{verdict(comps)}{t}. Best, {_pair(c)}: excess over cash {fig}.{cal}{halves}"
+        if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
+            break
     return cmp.headline(text)
 
 

@@ -24,6 +24,7 @@ from helpers.letf_study import (
     decision,
     evidence_table,
     full_history,
+    halves_note,
     headline,
     model_checks,
     run_study,
@@ -78,12 +79,17 @@ def test_comparisons_keys_decisions_and_halves():
 
 def test_verdict_and_headline_name_the_deciding_pair_and_the_halves():
     ev = _evidence({"A/AX": (0.015, 0.01, 0.02, 0.005, 0.03), "B/BX": (0.02, -0.01, 0.05, -0.02, 0.06)})
-    comps = comparisons(ev, {"A/AX": _history(0.001, -0.001)}, reps=200)
+    comps = comparisons(ev, {"A/AX": _history(0.001, -0.001), "B/BX": _history(0.0, 0.0)}, reps=200)
     assert verdict(comps) == "1 of 2 pairs beat cash"
     text = headline(comps, CONV)
-    assert text.startswith("1 of 2 pairs beat cash at a 5.0% borrow fee and 10 bp costs. Best, A/AX: excess over cash ")
+    assert text.startswith("1 of 2 pairs beat cash at 5.0% borrow and 10 bp costs. Best, A/AX: excess over cash ")
     assert "+1.50% a year (95% CI +1.00 to +2.00% a year)." in text  # a pair that beats, not the widest estimate
-    assert text.endswith(" Not in both halves (first: above zero; second: below zero).")
+    assert text.endswith(" Not in both halves (1, then 0, of 2 beat cash).")
+    worst = [cmp.Comparison(f"P{i}/X book vs cash", "x", 0.5, 0.01, 1.0, decision=cmp.NONE,
+                            halves=(cmp.ABOVE, cmp.NONE) if i else (cmp.BELOW, cmp.BELOW)) for i in range(2)]
+    worst.append(cmp.Comparison("Q/X book vs cash", "x", 0.1, -1.0, -0.5, decision=cmp.BELOW, halves=(cmp.BELOW,) * 2))
+    longest = headline(worst, CONV)  # verdict with trails, calendar years overruled, halves split
+    assert len(longest.split()) <= cmp.MAX_HEADLINE_WORDS and "Not in both halves" in longest
     assert len(text.split()) <= cmp.MAX_HEADLINE_WORDS
     none = comparisons(_evidence({"A/AX": (-0.01, -0.02, -0.005, -0.03, -0.001)}))
     assert verdict(none) == "Every pair trails cash"
@@ -91,6 +97,19 @@ def test_verdict_and_headline_name_the_deciding_pair_and_the_halves():
     assert verdict(mixed) == "No pair beats cash (1 of 2 trail)"
     overruled = comparisons(_evidence({"A/AX": (0.01, 0.001, 0.02, -0.01, 0.03)}))
     assert headline(overruled, CONV).endswith("Its calendar-year interval disagrees.")
+
+
+def test_halves_note_follows_the_verdicts_claim():
+    def comp(decision, halves):
+        return cmp.Comparison("A/AX book vs cash", "x", 0.0, -1.0, 1.0, decision=decision, halves=halves)
+
+    same = [comp(cmp.NONE, (cmp.NONE, cmp.BELOW)), comp(cmp.BELOW, (cmp.BELOW, cmp.NONE))]
+    assert halves_note(same) == ""  # no pair beats cash in either half: the claim holds
+    split = [comp(cmp.NONE, (cmp.ABOVE, cmp.NONE)), comp(cmp.NONE, (cmp.NONE, cmp.NONE))]
+    assert halves_note(split) == " Not in both halves (1, then 0, of 2 beat cash)."
+    trail = [comp(cmp.BELOW, (cmp.BELOW, cmp.NONE)), comp(cmp.BELOW, (cmp.BELOW, cmp.BELOW))]
+    assert halves_note(trail) == " Not in both halves (2, then 1, of 2 trail cash)."
+    assert halves_note([comp(cmp.NONE, None)]) == ""
 
 
 def test_caveats_follow_the_convention_and_the_results():
