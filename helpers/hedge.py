@@ -8,9 +8,13 @@ Conventions
   is final only after the close): :func:`volume_weights` returns them indexed by the trade date.
   They earn from day t+1 on, as every target in :func:`helpers.backtest.run_backtest` does, so
   the basket's return on day t is ``sum_i w[t-1, i] r[t, i]`` (:func:`basket_returns`).
-* Hedged books hold the basket at 100 % of equity (each stock as its own asset in the engine,
-  traded back to its weight every day) and short ``h`` times equity of the benchmark, with ``h``
-  the hedge ratio decided at the last re-estimation date; the short's proceeds sit in cash.
+* Hedged books hold the basket (each stock as its own asset in the engine, traded back to its
+  weight every day) and short ``h`` times the basket of the benchmark, with ``h`` the hedge ratio
+  decided at the last re-estimation date; the short's proceeds sit in cash. The capital is the
+  one definition every notebook uses (:meth:`helpers.backtest.CashConvention.capital`): the long
+  notional plus ``short_margin`` times the short notional, the margin posted in cash earning the
+  cash rate. So the basket is ``1 / (1 + m h)`` of capital and the short ``h / (1 + m h)``
+  (:func:`capital_fractions`), and returns, alphas and Sharpe ratios are per unit of that capital.
 * Betas are OLS slopes of the basket's daily returns on the benchmark's (statsmodels).
 """
 
@@ -184,10 +188,28 @@ def book_inputs(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataF
     return rets, targets
 
 
+def capital_fractions(long: float | pd.Series, short: float | pd.Series, convention: CashConvention):
+    """A book long ``long`` of the basket and short ``short`` of the benchmark (per unit of basket;
+    ``short < 0`` is a long benchmark position) as fractions of the capital it ties up.
+
+    Capital is :meth:`CashConvention.capital`: long notional (basket plus any long benchmark) plus
+    ``short_margin`` times the short notional. Returns ``(long / capital, short / capital)``,
+    numbers or Series like the inputs.
+    """
+    capital = convention.capital(long + np.maximum(-short, 0.0), np.maximum(short, 0.0))
+    return long / capital, short / capital
+
+
 def run_book(stock_returns: pd.DataFrame, bench: pd.Series, weights: pd.DataFrame, dates: pd.DatetimeIndex,
              long: float | pd.Series, short: float | pd.Series, convention: CashConvention,
              initial_capital: float = 1.0) -> BacktestResult:
-    """:func:`book_inputs` through :func:`helpers.backtest.run_backtest`, traded every day of ``dates``."""
+    """:func:`book_inputs` through :func:`helpers.backtest.run_backtest`, traded every day of ``dates``.
+
+    ``long`` and ``short`` are per unit of basket; the engine trades their :func:`capital_fractions`,
+    so the book's equity is its capital (the margin on the short included) and its returns are
+    returns on that capital.
+    """
+    long, short = capital_fractions(long, short, convention)
     rets, targets = book_inputs(stock_returns, bench, weights, dates, long, short)
     return run_backtest(rets, targets, convention, initial_capital)
 

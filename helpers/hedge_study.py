@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers import comparison as cmp
 from helpers import evidence, metrics
 from helpers.backtest import BacktestResult, CashConvention, rebalance_dates
 from helpers.data import source_of
@@ -151,43 +152,131 @@ class HedgeAnswer:
     beta_dynamic: float
 
 
-def _alpha(i: evidence.Interval) -> str:
-    """``"+15.1% a year (95% CI -1.4% to +31.6%, includes zero)"``."""
-    side = "above zero" if i.low > 0 else "below zero" if i.high < 0 else "includes zero"
-    return f"{i.estimate:+.1%} a year (95% CI {i.low:+.1%} to {i.high:+.1%}, {side})"
-
-
 def beta_share(benchmark: str, r2: float) -> str:
     """``"mostly QQQ beta"`` when the benchmark explains at least :data:`MOSTLY_R2` of the variance."""
     return f"mostly {benchmark} beta" if r2 >= MOSTLY_R2 else f"less than half {benchmark} beta"
 
 
-def answer_text(a: HedgeAnswer) -> str:
-    """The notebook's Answer from its results: beta share, both alphas with their intervals, dynamic vs static.
+@dataclass(frozen=True)
+class Conclusion:
+    """What notebook 03 ends with (the arguments of :func:`helpers.reporting.conclude`)."""
 
-    The basket's share of benchmark beta is worded from R^2 (:func:`beta_share`). Whether alpha
-    remains is decided on the hedged book's alpha after costs (its interval); the unhedged
-    basket's alpha before costs is stated beside it, each named by its recorded key. The test
-    period is not in the text: :func:`helpers.reporting.answer` labels it.
+    question: str
+    headline: str
+    verdict: str
+    comparisons: list
+    deciding: int
+    caveats: list
+
+
+MAGNIFICENT_7 = frozenset({"AAPL", "MSFT", "AMZN", "NVDA", "GOOG", "META", "TSLA"})
+
+
+def question(benchmark: str, tickers: list[str] | None = None) -> str:
+    """The notebook's question, naming the basket ("Magnificent 7" for those seven tickers)."""
+    name = ("Magnificent 7" if tickers is None or set(tickers) == MAGNIFICENT_7 else
+            f"{', '.join(tickers)}")
+    return (f"How much of a volume-weighted {name} basket is {benchmark} beta, does alpha remain after "
+            f"hedging that beta and paying costs, and does re-estimating the hedge ratio beat a static hedge?")
+
+
+def alpha_interval(returns: pd.Series, bench: pd.Series, cash: pd.Series, hac_lags: int = 5) -> evidence.Interval:
+    """Annualized alpha of daily ``returns`` over ``bench``, both in excess of ``cash`` (OLS,
+    Newey-West ``hac_lags`` 95% interval), on the dates of ``returns``."""
+    days = returns.index
+    row = regression_row(ols(returns - cash.reindex(days), bench.reindex(days) - cash.reindex(days), hac_lags))
+    return evidence.Interval(row["alpha (ann.)"], row["alpha lo"], row["alpha hi"])
+
+
+def _alpha_halves(returns: pd.Series, bench: pd.Series, cash: pd.Series, hac_lags: int) -> tuple[str, str]:
+    return cmp.halves_decisions(lambda r: alpha_interval(r, bench, cash, hac_lags), returns)
+
+
+def _pct(i: evidence.Interval, what: str, measure: str, **kw) -> cmp.Comparison:
+    return cmp.Comparison(what, measure, 100 * i.estimate, 100 * i.low, 100 * i.high, unit="% a year", digits=1, **kw)
+
+
+def comparisons(study: HedgeStudy, bench: pd.Series, weighting: WeightingComparison | None = None,
+                hac_lags: int = 5, reps: int = 1000) -> list[cmp.Comparison]:
+    """Notebook 03's comparisons, the deciding one first:
+
+    0. the dynamic hedged book's alpha over the benchmark after costs, borrow and carry, per unit of
+       its capital (percent a year, Newey-West interval);
+    1. the unhedged basket's alpha before costs (``alpha_annual``);
+    2. dynamic minus out-of-sample static hedge, Sharpe ratio (paired block bootstrap);
+    3. with ``weighting``: dollar- minus share-volume weights, Sharpe ratio of the unhedged basket.
+
+    Each is also decided on the two halves of its period (same method, dates split in two).
     """
-    h = a.hedged_alpha
-    if h.low > 0:
-        verdict = "alpha remains after hedging and costs"
-    elif h.high < 0:
-        verdict = f"after costs the hedged book trails what its {a.benchmark} exposure earns"
+    dyn, static = study.books["dynamic hedge"], study.books["static hedge (out of sample)"]
+    ret = dyn.returns.iloc[1:]
+    cash = dyn.cash
+    basket = study.basket.reindex(study.live[1:])
+    diff = lambda a, b: evidence.sharpe_diff_ci(a, b, reps=reps)  # noqa: E731
+    out = [
+        _pct(alpha_interval(ret, bench, cash, hac_lags), "dynamic hedged book", "alpha after costs on capital",
+             halves=_alpha_halves(ret, bench, cash, hac_lags)),
+        _pct(alpha_interval(basket, bench, cash, hac_lags), "unhedged basket", "alpha before costs",
+             halves=_alpha_halves(basket, bench, cash, hac_lags)),
+        cmp.Comparison.from_interval(diff(dyn.excess_returns, static.excess_returns),
+                                     "dynamic hedge vs static hedge", "Sharpe ratio",
+                                     halves=cmp.halves_decisions(diff, dyn.excess_returns, static.excess_returns)),
+    ]
+    if weighting is not None:
+        a, b = (weighting.books[k].excess_returns for k in ("dollar", "shares"))
+        out.append(cmp.Comparison.from_interval(weighting.sharpe_diff, "dollar volume vs share volume",
+                                                "Sharpe ratio, unhedged", halves=cmp.halves_decisions(diff, a, b)))
+    return out
+
+
+VERDICTS = {cmp.ABOVE: "Alpha remains after hedging and costs", cmp.BELOW: "The hedged book trails its beta",
+            cmp.NONE: "No evidence of alpha after hedging and costs", cmp.NO_DATA: "Too little data for alpha"}
+
+
+def headline(comps: list[cmp.Comparison], a: HedgeAnswer, convention: CashConvention) -> str:
+    """At most 40 words: the basket's share of benchmark beta, the verdict on the hedged book's
+    alpha per unit of capital with its interval, and whether it holds in both halves."""
+    c = comps[0]
+    fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
+    margin = f" (with {convention.short_margin:.0%} short margin)" if convention.short_margin else ""
+    text = f"{VERDICTS[c.decision]}: the dynamic hedge's alpha over {a.benchmark} on capital{margin} is {fig}."
+    if c.holds_in_halves is False:
+        text += f" Not in both halves (first: {c.halves[0]}; second: {c.halves[1]})."
+    lead = f"The basket is {beta_share(a.benchmark, a.basket_r2)} (beta {a.basket_beta:.2f}, R\u00b2 {a.basket_r2:.0%}). "
+    return cmp.headline(lead + text if len((lead + text).split()) <= cmp.MAX_HEADLINE_WORDS else text)
+
+
+def caveats(convention: CashConvention, study: HedgeStudy, benchmark: str, frame=None) -> list[str]:
+    """The caveats computed from the convention, the test period and the data source of ``frame``."""
+    years = len(study.live) / TRADING_DAYS
+    out = ["The numbers describe simulated prices, not the real stocks."] if (
+        frame is not None and source_of(frame).is_simulated) else []
+    out += [f"One test period of {years:.1f} years: intervals are wide, and they measure sampling noise within it, "
+           "not how another period would go.",
+           f"Costs are a flat {convention.cost_bps:g} bp per side of the notional traded (no market impact); the "
+           f"short pays a flat {convention.borrow_fee:.2%} a year borrow fee."]
+    if isinstance(convention.cash_rate, pd.Series):
+        out.append(f"Cash is {convention.cash_rate.attrs.get('ticker', 'a T-bill fund')}'s daily return (T-bills); "
+                   "a broker pays less on short proceeds.")
     else:
-        verdict = "no evidence that alpha remains after hedging and costs"
-    kind = {"dollar": "dollar", "shares": "share"}.get(a.weighting, a.weighting)
-    return (
-        f"The {kind}-volume-weighted basket is {beta_share(a.benchmark, a.basket_r2)}: beta "
-        f"{a.basket_beta:.2f}, {a.benchmark} explains {a.basket_r2:.0%} of its daily variance. Alpha over "
-        f"{a.benchmark}: the unhedged basket before costs (alpha_annual) {_alpha(a.alpha)}; the book hedged "
-        f"with a trailing beta, after costs, borrow and cash carry (alpha_hedged_annual) {_alpha(h)}: "
-        f"{verdict}. Realized beta of the dynamic hedge {a.beta_dynamic:+.2f}; realized beta of the static "
-        f"hedge estimated before the test period {a.beta_static:+.2f}. Sharpe ratio {a.sharpe_dynamic:.2f} "
-        f"for the dynamic hedge against {a.sharpe_static:.2f} for the static one. "
-        + evidence.decide(a.sharpe_diff, "re-estimating beta (dynamic hedge)", "the out-of-sample static hedge")
-    )
+        out.append(f"Cash earns a constant {float(convention.cash_rate):.2%} a year, not the T-bill path.")
+    if convention.short_margin:
+        out.append(f"Capital includes {convention.short_margin:.0%} margin on the {benchmark} short (Reg T: 50%); "
+                   "with less margin the same book's alpha per unit of capital is larger in size.")
+    else:
+        out.append("Capital is the basket alone (short_margin = 0): no margin is posted on the short, which "
+                   "overstates the return per unit of capital a broker would allow.")
+    return out
+
+
+def conclusion(study: HedgeStudy, bench: pd.Series, a: HedgeAnswer, convention: CashConvention,
+               weighting: WeightingComparison | None = None, hac_lags: int = 5, reps: int = 1000,
+               frame=None, tickers: list[str] | None = None) -> Conclusion:
+    """Notebook 03's :class:`Conclusion`: question, headline, verdict, comparisons (the hedged
+    alpha deciding) and caveats computed from the convention and ``frame``'s data source."""
+    comps = comparisons(study, bench, weighting, hac_lags, reps)
+    return Conclusion(question(a.benchmark, tickers), headline(comps, a, convention), VERDICTS[comps[0].decision],
+                      comps, 0, caveats(convention, study, a.benchmark, frame))
 
 
 def basket_regression(study: HedgeStudy, bench: pd.Series, cash: pd.Series, hac_lags: int = 5) -> dict:
@@ -248,8 +337,9 @@ class WeightingComparison:
     books: dict
 
     def decision(self) -> str:
-        """One sentence on the Sharpe difference (:func:`helpers.evidence.decide`)."""
-        return evidence.decide(self.sharpe_diff, "dollar-volume weights", "share-volume weights")
+        """One sentence on the Sharpe difference (:func:`helpers.comparison.sentence`)."""
+        return cmp.sentence(cmp.Comparison.from_interval(self.sharpe_diff, "dollar-volume weights vs share-volume "
+                                                         "weights", "Sharpe ratio"))
 
 
 def weighting_comparison(prices: pd.DataFrame, volume: pd.DataFrame, bench: pd.Series, start, window: int,

@@ -31,8 +31,9 @@ band gives the whole borrow x cost grid (:meth:`HedgeTotals.pnl_at`).
 
 Windows are simulated together: one Python step per day across every window (of every pair and
 band), reading prices from 1-D histories by index, so 10,000 windows need no (windows x days)
-array. The Monte Carlo study, the whole-history evidence and the answer are
-:mod:`helpers.letf_study`.
+array. The log gap over calendar years and horizons (:func:`annual_gaps`, :func:`horizon_table`,
+:func:`gap_by_horizon`) is here too; the Monte Carlo study, the whole-history evidence and the
+answer are :mod:`helpers.letf_study`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
+from scipy import stats
 
 from helpers import accounting
 from helpers.accounting import DailyRates
@@ -280,6 +282,85 @@ def variance_drag(under_returns: np.ndarray, leverage: float) -> np.ndarray:
     """Small-variance approximation of the log gap: -(b^2 - b)/2 * sum(r^2) (last axis)."""
     r = np.asarray(under_returns, dtype=float)
     return -(leverage**2 - leverage) / 2.0 * np.nansum(r**2, axis=-1)
+
+
+def annual_gaps(prices: pd.DataFrame, pairs: list[list[str]], leverage) -> pd.DataFrame:
+    """Non-overlapping calendar years of each pair: log gap, variance drag and realized variance.
+
+    The log gap log(L_T/L_0) - b log(S_T/S_0) is additive over consecutive periods, so a
+    window's log gap is the sum of its years' and its expectation grows linearly with the horizon.
+    Only complete years with at least 200 common days are kept.
+    """
+    recs = []
+    for underlying, fund in pairs:
+        pair = prices[[underlying, fund]].dropna()
+        b = fund_multiple(leverage, fund)
+        r = pair.pct_change(fill_method=None).iloc[1:]
+        for year, g in r.groupby(r.index.year):
+            if len(g) < 200:
+                continue
+            ru, rl = g[underlying].to_numpy(), g[fund].to_numpy()
+            recs.append({"pair": f"{underlying}/{fund}", "year": int(year),
+                         "log_gap": float(np.log1p(rl).sum() - b * np.log1p(ru).sum()),
+                         "theory": float(variance_drag(ru, b)), "realized_var": float(np.sum(ru**2)),
+                         "ideal_growth": float(np.prod(1.0 + b * ru)), "fund_growth": float(np.prod(1.0 + rl)),
+                         "multiple": b})
+    return pd.DataFrame(recs)
+
+
+def horizon_table(annual: pd.DataFrame) -> pd.DataFrame:
+    """Per pair, on non-overlapping years: mean annual log gap with a t-interval, share of years
+    with a negative log gap, and the slope of the annual log gap on realized variance (OLS, 95%
+    interval) beside the theory's -(b^2-b)/2, with the correlation of realized and theory."""
+    rows = []
+    for pair, g in annual.groupby("pair", sort=False):
+        x = g["log_gap"].to_numpy()
+        n = len(x)
+        se = x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        q = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
+        fit = stats.linregress(g["realized_var"], g["log_gap"]) if n > 2 else None
+        qs = stats.t.ppf(0.975, n - 2) if n > 2 else np.nan
+        b = g["multiple"].iloc[0]
+        rows.append({"pair": pair, "years": n, "mean log gap / yr": x.mean(), "low": x.mean() - q * se,
+                     "high": x.mean() + q * se, "years with gap < 0": (x < 0).mean(),
+                     "slope on var": fit.slope if fit else np.nan,
+                     "slope low": fit.slope - qs * fit.stderr if fit else np.nan,
+                     "slope high": fit.slope + qs * fit.stderr if fit else np.nan,
+                     "theory slope": -(b**2 - b) / 2,
+                     "corr(realized, theory)": np.corrcoef(g["log_gap"], g["theory"])[0, 1] if n > 2 else np.nan,
+                     "drag beyond theory / yr": float((g["log_gap"] - g["theory"]).mean())})
+    return pd.DataFrame(rows).set_index("pair")
+
+
+def gap_by_horizon(annual: pd.DataFrame, horizons=(1, 2, 3, 4, 5)) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean level gap and mean log gap over non-overlapping blocks of ``h`` consecutive years
+    (pair x h). The log gap of a block is the sum of its years'; the level gap is the ideal
+    growth minus the fund's growth over the block (products of the years' growth factors)."""
+    level, log = {}, {}
+    for pair, g in annual.groupby("pair", sort=False):
+        g = g.sort_values("year")
+        for h in horizons:
+            blocks = np.arange(len(g)) // h
+            full = pd.Series(blocks).value_counts()
+            keep = np.isin(blocks, full[full == h].index)
+            if not keep.any():
+                continue
+            b = g[keep].groupby(blocks[keep])
+            log[(pair, h)] = b["log_gap"].sum().mean()
+            level[(pair, h)] = (b["ideal_growth"].prod() - b["fund_growth"].prod()).mean()
+    order = list(dict.fromkeys(annual["pair"]))
+    as_table = lambda d: pd.Series(d).unstack().reindex(order).rename_axis(index="pair", columns="years")  # noqa: E731
+    return as_table(level), as_table(log)
+
+
+def monotone_pairs(table: pd.DataFrame, increasing: bool = True) -> tuple[list[str], list[str]]:
+    """Rows of a pair x horizon table that are monotone along the horizon (NaN cells skipped), and the rest."""
+    yes, no = [], []
+    for pair, row in table.iterrows():
+        v = row.dropna().to_numpy()
+        ok = bool(np.all(np.diff(v) >= 0)) if increasing else bool(np.all(np.diff(v) <= 0))
+        (yes if ok else no).append(pair)
+    return yes, no
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import pandas as pd
 from scipy import stats
 
 from helpers import accounting
+from helpers import comparison as cmp
 from helpers.backtest import CashConvention
-from helpers.evidence import Interval, block_length, decide, sharpe_ci, statistic_ci
+from helpers.evidence import Interval, block_length, sharpe_ci, statistic_ci
 from helpers.evidence import mean_ci as evidence_mean_ci
 from helpers.letf import (
     HedgeParams,
@@ -142,6 +143,10 @@ def sensitivity(study: Study, borrow_fees: list[float], costs_bps: list[float], 
     return pd.DataFrame(recs)
 
 
+PNL_ZERO = "fee: mean P/L = 0 (ignores T-bill income)"
+RETURN_CASH = "fee: mean return = cash"
+
+
 def breakeven_table(study: Study) -> pd.DataFrame:
     """Per pair at the study's band and cost, over the Monte Carlo windows: the borrow fee at which
     the mean P/L per window is zero (the issue's ``breakeven_borrow_fee``), and the fee at which the
@@ -151,9 +156,9 @@ def breakeven_table(study: Study) -> pd.DataFrame:
     for pair, t in study.totals[study.params.exposure_threshold].items():
         pnl_base = (t.mtm + t.carry - accounting.trading_cost(t.traded, rates)).mean()
         exc_base = ((t.ret_base - t.cash_sum - accounting.trading_cost(t.ret_traded, rates)) / t.steps).mean()
-        rows.append({"pair": pair, "break-even fee (P/L = 0)": breakeven_fee(pnl_base, t.short_sum.mean()),
-                     "break-even fee (return = cash)": breakeven_fee(exc_base, (t.ret_short / t.steps).mean())})
-    return pd.DataFrame(rows, columns=["pair", "break-even fee (P/L = 0)", "break-even fee (return = cash)"]
+        rows.append({"pair": pair, PNL_ZERO: breakeven_fee(pnl_base, t.short_sum.mean()),
+                     RETURN_CASH: breakeven_fee(exc_base, (t.ret_short / t.steps).mean())})
+    return pd.DataFrame(rows, columns=["pair", PNL_ZERO, RETURN_CASH]
                         ).set_index("pair")
 
 
@@ -306,7 +311,7 @@ def model_checks(prices: pd.DataFrame, pairs: list[list[str]], leverage, horizon
     ``fitted beta``: OLS slope of the fund's daily returns on its underlying's over their common
     history; ``beta flag`` when it is more than ``beta_tol`` from the multiple (the book sized
     for the multiple is then not beta-neutral). ``slope flag`` when the 95% interval of the
-    annual log gap's slope on realized variance (:func:`horizon_table`) excludes the theory's
+    annual log gap's slope on realized variance (:func:`helpers.letf.horizon_table`) excludes the theory's
     -(b^2-b)/2.
     """
     rows = []
@@ -325,162 +330,167 @@ def model_checks(prices: pd.DataFrame, pairs: list[list[str]], leverage, horizon
     return pd.DataFrame(rows).set_index("pair")
 
 
-def _side(low: float, high: float) -> int:
-    """+1 when an interval lies above zero, -1 below, 0 when it includes zero or is NaN."""
-    return 1 if low > 0 else -1 if high < 0 else 0
+@dataclass(frozen=True)
+class Conclusion:
+    """What notebook 01 ends with (the arguments of :func:`helpers.reporting.conclude`)."""
+
+    question: str
+    headline: str
+    verdict: str
+    comparisons: list
+    deciding: int
+    caveats: list
 
 
-def _cash_label(convention: CashConvention) -> str:
-    if isinstance(convention.cash_rate, pd.Series):
-        return f"cash = {convention.cash_rate.attrs.get('ticker', 'a T-bill fund')}'s daily return (T-bills)"
-    return f"cash = {float(convention.cash_rate):.1%} a year"
+MEASURE = "excess return on capital over cash"
 
 
-def answer_text(evidence: pd.DataFrame, convention: CashConvention, params: HedgeParams,
-                breakeven_pnl: pd.Series, checks: pd.DataFrame | None = None,
-                not_evaluated: dict[str, str] | None = None) -> str:
-    """The notebook's answer from :func:`evidence_table`.
+def question(params: HedgeParams) -> str:
+    """The notebook's question, with the fund multiple the book is sized for."""
+    return (f"Does a beta-neutral book, long the underlying and short its {params.leverage:g}x fund, earn more "
+            "than cash on the capital it ties up, once borrow fees and trading costs are paid?")
 
-    Per pair: the return on capital and its excess over cash (95% block-bootstrap interval), the
-    calendar-year cross-check, a decision, Sharpe, the fee at which the return equals cash
-    (whole history, with its interval) and the fee at which the mean P/L over windows is zero
-    (``breakeven_pnl``; NaN: the pair was not in the Monte Carlo). A pair beats or trails cash
-    only when both intervals exclude zero on the same side (the more conservative reading);
-    otherwise the disagreement is stated. ``checks`` (:func:`model_checks`) flags pairs whose
-    fund is not the multiple the book is sized for; ``not_evaluated`` maps pairs left out to why.
-    """
-    head = (f"The long-underlying / short-{params.leverage:g}x book, re-hedged on a "
-            f"{params.exposure_threshold:.2%} band, at a {convention.borrow_fee:.1%} borrow fee and "
-            f"{convention.cost_bps:g} bp per side, {_cash_label(convention)}, on capital = long leg + "
-            f"{convention.short_margin:.0%} margin on the short, over each pair's whole history (intervals: "
-            "stationary block bootstrap over days; cross-check: t-interval over calendar years; a pair "
-            "beats or trails cash only when both agree).")
-    lines, beats, trails, ties, flagged = [head], [], [], [], []
-    pct2 = "+.2%"
+
+def decision(boot: tuple[float, float], cal: tuple[float, float]) -> str:
+    """The decision on a pair's excess over cash: the block bootstrap's (:func:`helpers.comparison.decide`)
+    when the calendar-year interval reaches the same one, else ``NONE`` (the more conservative reading;
+    a missing calendar-year interval never confirms a difference)."""
+    b = cmp.decide(*boot)
+    return b if b == cmp.decide(*cal) else cmp.NONE
+
+
+def comparisons(evidence: pd.DataFrame, history: dict[str, pd.DataFrame] | None = None, reps: int = 1000,
+                seed: int = 0) -> list[cmp.Comparison]:
+    """One :class:`~helpers.comparison.Comparison` per pair: its whole-history excess return on
+    capital over cash (percent a year, block-bootstrap 95% interval, :func:`decision`), and, when
+    ``history`` is given, the same method's decisions on each half of the pair's history."""
+    out = []
     for pair, r in evidence.iterrows():
-        iv = Interval(r["excess"], r["excess low"], r["excess high"])
-        boot, cal = _side(iv.low, iv.high), _side(r["cal low"], r["cal high"])
-        cal_txt = (f"over {r['cal years']:.0f} calendar years {r['cal low']:{pct2}} to {r['cal high']:{pct2}}"
-                   if np.isfinite(r["cal low"]) else f"only {r['cal years']:.0f} calendar years: no year interval")
-        if boot == cal:
-            verdict = decide(iv, f"the {pair} book", "cash", "annual return on capital", fmt=pct2)
-            verdict += f" The calendar-year interval agrees ({cal_txt})."
-            side = boot
-        else:
-            word = {1: "beats cash", -1: "trails cash", 0: "does not differ from cash"}
-            verdict = (f"The block bootstrap says the {pair} book {word[boot]} (excess {iv.estimate:{pct2}}, "
-                       f"95% CI {iv.low:{pct2}} to {iv.high:{pct2}}) but the calendar-year interval "
-                       f"({cal_txt}) {'includes zero' if cal == 0 else 'excludes zero'}: the two disagree, so "
-                       "no evidence either way (the more conservative reading).")
-            side = 0
-        fee_cash = (f"the whole-history return equals cash at a borrow fee of {r['fee (return = cash)']:.1%} "
-                    f"(95% CI {r['fee low']:.1%} to {r['fee high']:.1%})"
-                    + (", i.e. it earns less than cash even at a zero fee" if r["fee (return = cash)"] < 0 else ""))
-        pnl_fee = breakeven_pnl.get(pair, float("nan"))
-        fee_pnl = ("the pair is not in the Monte Carlo (its history is shorter than min_years)"
-                   if not np.isfinite(pnl_fee) else f"the mean P/L over the Monte Carlo windows is zero at {pnl_fee:.1%}")
-        lines.append(f"{pair}: return on capital {r['return on capital']:+.2%} a year (95% CI "
-                     f"{r['return low']:+.2%} to {r['return high']:+.2%}). {verdict} Sharpe over cash "
-                     f"{r['Sharpe']:+.2f} (95% CI {r['Sharpe low']:+.2f} to {r['Sharpe high']:+.2f}). Break-even: "
-                     f"{fee_cash}; {fee_pnl}.")
-        if checks is not None and pair in checks.index:
-            c = checks.loc[pair]
-            notes = []
-            if c["beta flag"]:
-                notes.append(f"its fitted beta is {c['fitted beta']:.2f}, not {c['multiple']:g}, so the book sized "
-                             f"for {c['multiple']:g}x is not beta-neutral")
-            if c["slope flag"]:
-                notes.append(f"its log-gap slope on variance, {c['slope on var']:.2f} (95% CI {c['slope low']:.2f} "
-                             f"to {c['slope high']:.2f}), excludes the theory's {c['theory slope']:.2f}")
-            if notes:
-                lines.append(f"Caution on {pair}: " + "; ".join(notes) + ".")
-                flagged.append(pair)
-        (beats if side > 0 else trails if side < 0 else ties).append(pair)
-    name = lambda xs: ", ".join(xs) if xs else "none"  # noqa: E731
-    lines.append(f"Beats cash: {name(beats)}. Trails cash: {name(trails)}. No evidence either way: {name(ties)}."
-                 + (f" Flagged (fund not a clean daily-reset multiple, see the cautions): {name(flagged)}." if flagged else ""))
+        halves = None
+        if history is not None and pair in history:
+            ex = history[pair]["returns"] - history[pair]["cash"]
+            halves = tuple(_half_decision(ex.loc[a:b], reps, seed) for a, b in cmp.split_halves(ex))
+        out.append(cmp.Comparison(f"{pair} book vs cash", MEASURE, 100 * r["excess"], 100 * r["excess low"],
+                                  100 * r["excess high"], unit="% a year", digits=2, halves=halves,
+                                  decision=decision((r["excess low"], r["excess high"]), (r["cal low"], r["cal high"]))))
+    return out
+
+
+def _half_decision(excess: pd.Series, reps: int, seed: int) -> str:
+    """:func:`decision` on a stretch of a pair's daily excess returns (the same method as the whole)."""
+    boot = mean_ci(excess.to_numpy(), reps, seed)
+    cal, _ = calendar_year_ci(excess)
+    return decision((boot.low, boot.high), (cal.low, cal.high))
+
+
+def _pair(c: cmp.Comparison) -> str:
+    return c.what.split(" book vs ", 1)[0]
+
+
+def verdict(comps: list[cmp.Comparison]) -> str:
+    """A few words: how many pairs beat (or trail) cash."""
+    n = len(comps)
+    beats = sum(c.decision == cmp.ABOVE for c in comps)
+    trails = sum(c.decision == cmp.BELOW for c in comps)
+    if beats:
+        return f"{beats} of {n} pairs beat cash"
+    if trails == n:
+        return "Every pair trails cash"
+    return f"No pair beats cash ({trails} of {n} trail)" if trails else "No pair beats cash"
+
+
+def deciding_index(comps: list[cmp.Comparison]) -> int:
+    """The comparison whose figure decides the verdict: the best pair that beats cash, else the best pair."""
+    beats = [i for i, c in enumerate(comps) if c.decision == cmp.ABOVE]
+    pool = beats or range(len(comps))
+    return max(pool, key=lambda i: comps[i].estimate if np.isfinite(comps[i].estimate) else -np.inf)
+
+
+def halves_note(comps: list[cmp.Comparison]) -> str:
+    """" Not in both halves: ..." when the verdict's claim (how many pairs beat cash; how many
+    trail, when every pair trails) differs on either half of the pairs' histories, else ""."""
+    if not comps or any(c.halves is None for c in comps):
+        return ""
+    every_trails = all(c.decision == cmp.BELOW for c in comps)
+    side, verb = (cmp.BELOW, "trail") if every_trails else (cmp.ABOVE, "beat")
+    whole = sum(c.decision == side for c in comps)
+    first, second = (sum(c.halves[h] == side for c in comps) for h in (0, 1))
+    if first == whole == second:
+        return ""
+    return f" Not in both halves ({first}, then {second}, of {len(comps)} {verb} cash)."
+
+
+def headline(comps: list[cmp.Comparison], convention: CashConvention) -> str:
+    """At most 40 words: the verdict at the convention's fee and cost, the deciding pair's excess
+    with its interval, whether the calendar-year interval overruled its bootstrap interval, and
+    whether the verdict holds in both halves (:func:`halves_note`)."""
+    c = comps[deciding_index(comps)]
+    fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
+    terms = f" at {convention.borrow_fee:.1%} borrow and {convention.cost_bps:g} bp costs"
+    calendar = " Its calendar-year interval disagrees." if c.decision != cmp.decide(c.low, c.high) else ""
+    halves = halves_note(comps)
+    # the longest that fits: the terms are printed with the convention, the calendar years in the table
+    for t, cal in ((terms, calendar), ("", calendar), ("", "")):
+        text = f"{verdict(comps)}{t}. Best, {_pair(c)}: excess over cash {fig}.{cal}{halves}"
+        if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
+            break
+    return cmp.headline(text)
+
+
+def caveats(convention: CashConvention, comps: list[cmp.Comparison], breakeven: pd.DataFrame,
+            checks: pd.DataFrame | None = None, not_evaluated: dict[str, str] | None = None) -> list[str]:
+    """The caveats computed from the convention, the comparisons, the break-even fees
+    (:func:`breakeven_table`), the fund checks and the pairs left out."""
+    n_pairs = len(comps)
+    overruled = [_pair(c) for c in comps if c.decision != cmp.decide(c.low, c.high)]
+    out = []
+    if isinstance(convention.cash_rate, pd.Series) and len(convention.cash_rate.dropna()):
+        s = convention.cash_rate.dropna()
+        out.append(f"Cash is {convention.cash_rate.attrs.get('ticker', 'a T-bill fund')}'s daily return from "
+                   f"{s.index[0].date()} ({convention.fallback_rate:.1%} a year before); a broker pays less than "
+                   "T-bills on short proceeds.")
+    else:
+        out.append(f"Cash earns a constant {float(convention.cash_rate):.1%} a year, not the T-bill path.")
+    out.append(f"Capital is the long leg plus {convention.short_margin:.0%} of the short notional; less margin "
+               "scales the excess return up, more scales it down, and never changes its sign.")
+    if n_pairs > 1:
+        out.append(f"{n_pairs} pairs each at 95%: with no true difference, about {1 - 0.95**n_pairs:.0%} of runs "
+                   "would call at least one; a call needs the calendar-year interval to agree"
+                   + (f" (it does not for {', '.join(overruled)})." if overruled else "."))
+    pnl = breakeven[PNL_ZERO].dropna()
+    if len(pnl):
+        out.append(f"The fee at which the mean P/L over the Monte Carlo windows is zero ({pnl.min():.1%} to "
+                   f"{pnl.max():.1%}; breakeven_borrow_fee_pnl_zero) ignores what the capital would have earned "
+                   "in T-bills: it is not the fee at which the book matches cash.")
+    if checks is not None:
+        bad = [p for p in checks.index if checks.loc[p, "beta flag"] or checks.loc[p, "slope flag"]]
+        if bad:
+            out.append("Not a clean daily-reset multiple of the size the book assumes (fund checks): "
+                       f"{', '.join(bad)}; their books carry market beta.")
     if not_evaluated:
-        lines.append("Not evaluated: " + "; ".join(f"{p} ({why})" for p, why in not_evaluated.items()) + ".")
-    return "\n".join(lines)
+        out.append("Not evaluated: " + "; ".join(f"{p} ({why})" for p, why in not_evaluated.items()) + ".")
+    return out
 
 
-def annual_gaps(prices: pd.DataFrame, pairs: list[list[str]], leverage) -> pd.DataFrame:
-    """Non-overlapping calendar years of each pair: log gap, variance drag and realized variance.
-
-    The log gap log(L_T/L_0) - b log(S_T/S_0) is additive over consecutive periods, so a
-    window's log gap is the sum of its years' and its expectation grows linearly with the horizon.
-    Only complete years with at least 200 common days are kept.
-    """
-    recs = []
-    for underlying, fund in pairs:
-        pair = prices[[underlying, fund]].dropna()
-        b = fund_multiple(leverage, fund)
-        r = pair.pct_change(fill_method=None).iloc[1:]
-        for year, g in r.groupby(r.index.year):
-            if len(g) < 200:
-                continue
-            ru, rl = g[underlying].to_numpy(), g[fund].to_numpy()
-            recs.append({"pair": f"{underlying}/{fund}", "year": int(year),
-                         "log_gap": float(np.log1p(rl).sum() - b * np.log1p(ru).sum()),
-                         "theory": float(variance_drag(ru, b)), "realized_var": float(np.sum(ru**2)),
-                         "ideal_growth": float(np.prod(1.0 + b * ru)), "fund_growth": float(np.prod(1.0 + rl)),
-                         "multiple": b})
-    return pd.DataFrame(recs)
+def conclusion(evidence: pd.DataFrame, history: dict[str, pd.DataFrame], convention: CashConvention,
+               params: HedgeParams, breakeven: pd.DataFrame, checks: pd.DataFrame | None = None,
+               not_evaluated: dict[str, str] | None = None, reps: int = 1000, seed: int = 0) -> Conclusion:
+    """Notebook 01's :class:`Conclusion` from :func:`evidence_table` and the whole histories."""
+    comps = comparisons(evidence, history, reps, seed)
+    if not comps:
+        raise InsufficientHistory("no pair has two years of common history to evaluate")
+    return Conclusion(question(params), headline(comps, convention), verdict(comps), comps, deciding_index(comps),
+                      caveats(convention, comps, breakeven, checks, not_evaluated))
 
 
-def horizon_table(annual: pd.DataFrame) -> pd.DataFrame:
-    """Per pair, on non-overlapping years: mean annual log gap with a t-interval, share of years
-    with a negative log gap, and the slope of the annual log gap on realized variance (OLS, 95%
-    interval) beside the theory's -(b^2-b)/2, with the correlation of realized and theory."""
-    rows = []
-    for pair, g in annual.groupby("pair", sort=False):
-        x = g["log_gap"].to_numpy()
-        n = len(x)
-        se = x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        q = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
-        fit = stats.linregress(g["realized_var"], g["log_gap"]) if n > 2 else None
-        qs = stats.t.ppf(0.975, n - 2) if n > 2 else np.nan
-        b = g["multiple"].iloc[0]
-        rows.append({"pair": pair, "years": n, "mean log gap / yr": x.mean(), "low": x.mean() - q * se,
-                     "high": x.mean() + q * se, "years with gap < 0": (x < 0).mean(),
-                     "slope on var": fit.slope if fit else np.nan,
-                     "slope low": fit.slope - qs * fit.stderr if fit else np.nan,
-                     "slope high": fit.slope + qs * fit.stderr if fit else np.nan,
-                     "theory slope": -(b**2 - b) / 2,
-                     "corr(realized, theory)": np.corrcoef(g["log_gap"], g["theory"])[0, 1] if n > 2 else np.nan,
-                     "drag beyond theory / yr": float((g["log_gap"] - g["theory"]).mean())})
-    return pd.DataFrame(rows).set_index("pair")
-
-
-def gap_by_horizon(annual: pd.DataFrame, horizons=(1, 2, 3, 4, 5)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean level gap and mean log gap over non-overlapping blocks of ``h`` consecutive years
-    (pair x h). The log gap of a block is the sum of its years'; the level gap is the ideal
-    growth minus the fund's growth over the block (products of the years' growth factors)."""
-    level, log = {}, {}
-    for pair, g in annual.groupby("pair", sort=False):
-        g = g.sort_values("year")
-        for h in horizons:
-            blocks = np.arange(len(g)) // h
-            full = pd.Series(blocks).value_counts()
-            keep = np.isin(blocks, full[full == h].index)
-            if not keep.any():
-                continue
-            b = g[keep].groupby(blocks[keep])
-            log[(pair, h)] = b["log_gap"].sum().mean()
-            level[(pair, h)] = (b["ideal_growth"].prod() - b["fund_growth"].prod()).mean()
-    order = list(dict.fromkeys(annual["pair"]))
-    as_table = lambda d: pd.Series(d).unstack().reindex(order).rename_axis(index="pair", columns="years")  # noqa: E731
-    return as_table(level), as_table(log)
-
-
-def monotone_pairs(table: pd.DataFrame, increasing: bool = True) -> tuple[list[str], list[str]]:
-    """Rows of a pair x horizon table that are monotone along the horizon (NaN cells skipped), and the rest."""
-    yes, no = [], []
-    for pair, row in table.iterrows():
-        v = row.dropna().to_numpy()
-        ok = bool(np.all(np.diff(v) >= 0)) if increasing else bool(np.all(np.diff(v) <= 0))
-        (yes if ok else no).append(pair)
-    return yes, no
+def breakeven_records(evidence: pd.DataFrame, breakeven: pd.DataFrame) -> dict:
+    """The recorded break-even fees, per pair: ``breakeven_borrow_fee`` (whole-history return
+    equals cash), ``breakeven_borrow_fee_ci`` ([low, high], block bootstrap) and
+    ``breakeven_borrow_fee_pnl_zero`` (mean P/L over the Monte Carlo windows is zero; it ignores
+    what the capital would have earned in T-bills)."""
+    return {"breakeven_borrow_fee": evidence["fee (return = cash)"].to_dict(),
+            "breakeven_borrow_fee_ci": {p: [r["fee low"], r["fee high"]] for p, r in evidence.iterrows()},
+            "breakeven_borrow_fee_pnl_zero": breakeven[PNL_ZERO].to_dict()}
 
 
 def pair_summary(windows: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
@@ -519,17 +529,23 @@ def example_window(prices: pd.DataFrame, row: pd.Series, params: HedgeParams,
                         index=pair.index)
 
 
+TITLES = {"excess return on capital": "excess return over cash / yr"}
+
+
 def sensitivity_heatmaps(grid: pd.DataFrame):
-    """Heatmaps of :func:`sensitivity`: mean P/L (top) and share of windows with P/L > 0 (bottom),
-    borrow fee (rows) x cost in bp (columns), one column of panels per pair. Returns the figure."""
+    """Heatmaps of :func:`sensitivity`, borrow fee (rows) x cost in bp (columns), one column of
+    panels per pair: the mean excess return on capital over cash (top: what the answer is about),
+    the mean P/L in dollars (ignores what the capital would earn in T-bills) and the share of
+    windows with P/L > 0. Returns the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
     names = list(dict.fromkeys(grid["pair"]))
-    fig, axes = plt.subplots(2, len(names), figsize=(2.4 * len(names), 6.2), squeeze=False)
+    panels = [("excess return on capital", "{:+.1%}", 0.0), ("mean P/L ($)", "{:,.0f}", 0.0), ("P/L > 0", "{:.2f}", 0.5)]
+    fig, axes = plt.subplots(len(panels), len(names), figsize=(2.4 * len(names), 9.0), squeeze=False)
     for j, pair in enumerate(names):
         g = grid[grid["pair"] == pair]
-        for i, (value, fmt, center) in enumerate([("mean P/L ($)", "{:,.0f}", 0.0), ("P/L > 0", "{:.2f}", 0.5)]):
+        for i, (value, fmt, center) in enumerate(panels):
             t = g.pivot(index="borrow_fee", columns="cost_bps", values=value)
             v = t.to_numpy()
             span = max(np.nanmax(np.abs(v - center)), 1e-9)
@@ -539,10 +555,10 @@ def sensitivity_heatmaps(grid: pd.DataFrame):
                 ax.text(c, r, fmt.format(x), ha="center", va="center", fontsize=6.5)
             ax.set_xticks(range(v.shape[1]), [f"{k:g}" for k in t.columns], fontsize=7)
             ax.set_yticks(range(v.shape[0]), [f"{b:.1%}" for b in t.index] if j == 0 else [], fontsize=7)
-            ax.set_title(f"{pair}\n{value}", fontsize=8)
+            ax.set_title(f"{pair}\n{TITLES.get(value, value)}", fontsize=8)
             ax.set_xlabel("cost (bp)", fontsize=7)
             if j == 0:
                 ax.set_ylabel("borrow fee / yr", fontsize=7)
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.92, bottom=0.08, wspace=0.15, hspace=0.45)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.94, bottom=0.06, wspace=0.15, hspace=0.45)
     return fig
 

@@ -292,41 +292,15 @@ def answer(diff, alpha, r2=0.8, basket_alpha=None):
     return hedge_study.HedgeAnswer("QQQ", "dollar", 1.4, r2, basket_alpha or alpha, alpha, 0.9, 1.0, diff, 0.01, -0.02)
 
 
-def test_answer_says_no_evidence_when_intervals_span_zero():
-    text = hedge_study.answer_text(answer(Interval(0.06, -0.14, 0.27), Interval(0.05, -0.03, 0.14)))
-    assert "No evidence that re-estimating beta (dynamic hedge) and the out-of-sample static hedge differ" in text
-    assert "no evidence that alpha remains after hedging and costs" in text
-    assert "+5.0% a year (95% CI -3.0% to +14.0%, includes zero)" in text and "beta 1.40" in text
-    assert text.startswith("The dollar-volume-weighted basket is mostly QQQ beta")
-    assert "realized beta of the static hedge estimated before the test period +0.01" in text
-    assert "Realized beta of the dynamic hedge -0.02" in text
+def test_beta_share_is_worded_from_r2():
+    assert hedge_study.beta_share("QQQ", 0.81) == "mostly QQQ beta"
+    assert hedge_study.beta_share("QQQ", 0.5) == "mostly QQQ beta"
+    assert hedge_study.beta_share("QQQ", 0.3) == "less than half QQQ beta"
 
 
-def test_answer_states_a_difference_when_intervals_exclude_zero():
-    text = hedge_study.answer_text(answer(Interval(0.3, 0.1, 0.5), Interval(0.1, 0.02, 0.2)))
-    assert "Re-estimating beta (dynamic hedge) beats the out-of-sample static hedge" in text
-    assert "alpha remains after hedging and costs" in text and "no evidence" not in text
-    assert "+10.0% a year (95% CI +2.0% to +20.0%, above zero)" in text
-    text = hedge_study.answer_text(answer(Interval(-0.3, -0.5, -0.1), Interval(-0.1, -0.2, -0.02)))
-    assert "trails the out-of-sample static hedge" in text and "the hedged book trails what its QQQ exposure earns" in text
-    assert "below zero" in text
-
-
-def test_answer_words_the_beta_share_from_r2():
-    ci = Interval(0.0, -0.1, 0.1)
-    assert "basket is mostly QQQ beta: beta 1.40, QQQ explains 81% of" in hedge_study.answer_text(answer(ci, ci, 0.81))
-    assert "basket is mostly QQQ beta" in hedge_study.answer_text(answer(ci, ci, 0.5))
-    low = hedge_study.answer_text(answer(ci, ci, 0.3))
-    assert "basket is less than half QQQ beta: beta 1.40, QQQ explains 30% of" in low and "mostly" not in low
-
-
-def test_answer_names_both_alphas_and_the_records_pair_them():
+def test_records_pair_both_alphas():
     basket, hedged = Interval(0.151, -0.014, 0.316), Interval(0.144, -0.02, 0.308)
     a = answer(Interval(0.05, -0.14, 0.25), hedged, basket_alpha=basket)
-    text = hedge_study.answer_text(a)
-    assert ("the unhedged basket before costs (alpha_annual) +15.1% a year (95% CI -1.4% to +31.6%, includes zero); "
-            "the book hedged with a trailing beta, after costs, borrow and cash carry (alpha_hedged_annual) "
-            "+14.4% a year (95% CI -2.0% to +30.8%, includes zero)") in text
     assert hedge_study.records(a) == {"alpha_annual": 0.151, "alpha_ci": [-0.014, 0.316],
                                 "alpha_hedged_annual": 0.144, "alpha_hedged_ci": [-0.02, 0.308]}
 

@@ -1,5 +1,5 @@
 """Notebook 01's hedge, its accounting (borrow, cash, costs, capital), decay identities, windows
-and the answer, on hand-computed cases and independent references."""
+on hand-computed cases and independent references (the answer: tests/test_letf_answer.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from helpers.data import load_prices
 from helpers.letf import (
     HedgeParams,
     InsufficientHistory,
+    annual_gaps,
     book_params,
     breakeven_fee,
+    gap_by_horizon,
     hedge_positions,
     ideal_path,
     sample_windows,
@@ -23,15 +25,13 @@ from helpers.letf import (
     variance_drag,
 )
 from helpers.letf_study import (
-    annual_gaps,
-    answer_text,
+    PNL_ZERO,
     breakeven_return_cash,
     breakeven_table,
     calendar_year_ci,
     capital_table,
     evidence_period,
     full_history,
-    gap_by_horizon,
     mean_ci,
     model_checks,
     run_study,
@@ -201,7 +201,7 @@ def test_breakeven_fee_closed_form_and_zero_mean_pnl():
     assert breakeven_fee(-1.0, 100.0) < 0
     prices = load_prices(["SPY", "SPXL"], source="synthetic")
     study = run_study(prices, [["SPY", "SPXL"]], 5, 6, 3, 0, HedgeParams(), CONV, [0.01])
-    fee = breakeven_table(study).loc["SPY/SPXL", "break-even fee (P/L = 0)"]
+    fee = breakeven_table(study).loc["SPY/SPXL", PNL_ZERO]
     tot = study.totals[0.05]["SPY/SPXL"]
     assert tot.pnl_at([fee], [K]).mean() == pytest.approx(0.0, abs=1e-6)
     table = sensitivity(study, [0.0, fee], [K])
@@ -250,75 +250,6 @@ def test_mean_ci_agrees_with_a_t_interval_on_iid_data():
     assert ci.low == pytest.approx(t[0] * 252, abs=0.15 * (t[1] - t[0]) * 252)
     assert ci.high == pytest.approx(t[1] * 252, abs=0.15 * (t[1] - t[0]) * 252)
     assert mean_ci(x, reps=200, seed=1) == mean_ci(x, reps=200, seed=1)
-
-
-def _evidence(low, high, cal=None, fee=0.02):
-    cal_low, cal_high = cal if cal is not None else (low, high)
-    return pd.DataFrame({"return on capital": [0.02], "return low": [0.01], "return high": [0.03],
-                         "excess": [(low + high) / 2], "excess low": [low], "excess high": [high],
-                         "cal years": [16], "cal low": [cal_low], "cal high": [cal_high],
-                         "Sharpe": [0.1], "Sharpe low": [-0.2], "Sharpe high": [0.4],
-                         "fee (return = cash)": [fee], "fee low": [fee - 0.01], "fee high": [fee + 0.01]},
-                        index=pd.Index(["SPY/SPXL"], name="pair"))
-
-
-def test_answer_says_no_evidence_when_the_interval_spans_zero():
-    text = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}))
-    assert "No evidence that the SPY/SPXL book and cash differ" in text
-    assert "5.0% borrow fee" in text and "cash = 4.0% a year" in text
-    assert "The calendar-year interval agrees (over 16 calendar years -1.00% to +2.00%)" in text
-    assert "No evidence either way: SPY/SPXL" in text
-
-
-def test_answer_quotes_both_break_even_fees_labelled():
-    text = answer_text(_evidence(-0.01, 0.02, fee=0.027), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}))
-    assert "the whole-history return equals cash at a borrow fee of 2.7% (95% CI 1.7% to 3.7%)" in text
-    assert "the mean P/L over the Monte Carlo windows is zero at 7.0%" in text
-    assert "return on capital +2.00% a year (95% CI +1.00% to +3.00%)" in text
-    below = answer_text(_evidence(-0.03, -0.01, fee=-0.004), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.05}))
-    assert "earns less than cash even at a zero fee" in below
-
-
-def test_answer_states_a_difference_when_the_interval_excludes_zero():
-    above = answer_text(_evidence(0.005, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}))
-    assert "beats cash on" in above and "Beats cash: SPY/SPXL" in above and "No evidence that" not in above
-    below = answer_text(_evidence(-0.03, -0.01), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.05}))
-    assert "trails cash" in below and "Trails cash: SPY/SPXL" in below
-
-
-def test_answer_is_conservative_when_bootstrap_and_calendar_years_disagree():
-    text = answer_text(_evidence(-0.005, -0.001, cal=(-0.011, 0.001)), CONV, HedgeParams(),
-                       pd.Series({"SPY/SPXL": 0.07}))
-    assert "The block bootstrap says the SPY/SPXL book trails cash" in text
-    assert "includes zero: the two disagree, so no evidence either way" in text
-    assert "Trails cash: none" in text and "No evidence either way: SPY/SPXL" in text
-    other = answer_text(_evidence(-0.001, 0.004, cal=(0.001, 0.006)), CONV, HedgeParams(),
-                        pd.Series({"SPY/SPXL": 0.07}))
-    assert "does not differ from cash" in other and "excludes zero: the two disagree" in other
-    assert "Beats cash: none" in other
-
-
-def test_answer_for_a_pair_missing_from_the_monte_carlo_and_pairs_not_evaluated():
-    text = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": float("nan")}),
-                       not_evaluated={"XBI/LABU": "300 common days, fewer than 504"})
-    assert "the pair is not in the Monte Carlo (its history is shorter than min_years)" in text
-    assert "zero borrow fee" not in text and "nan" not in text
-    assert text.endswith("Not evaluated: XBI/LABU (300 common days, fewer than 504).")
-    # a pair absent from the break-even series is treated the same way
-    assert "not in the Monte Carlo" in answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series(dtype=float))
-
-
-def test_answer_flags_a_fund_that_is_not_the_assumed_multiple():
-    checks = pd.DataFrame({"multiple": [3.0], "fitted beta": [2.66], "beta flag": [True], "slope on var": [-2.13],
-                           "slope low": [-2.57], "slope high": [-1.70], "theory slope": [-3.0], "slope flag": [True]},
-                          index=pd.Index(["SPY/SPXL"], name="pair"))
-    text = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}), checks)
-    assert "Caution on SPY/SPXL: its fitted beta is 2.66, not 3, so the book sized for 3x is not beta-neutral" in text
-    assert "its log-gap slope on variance, -2.13 (95% CI -2.57 to -1.70), excludes the theory's -3.00" in text
-    assert "Flagged (fund not a clean daily-reset multiple, see the cautions): SPY/SPXL" in text
-    clean = answer_text(_evidence(-0.01, 0.02), CONV, HedgeParams(), pd.Series({"SPY/SPXL": 0.07}),
-                        checks.assign(**{"beta flag": False, "slope flag": False}))
-    assert "Caution" not in clean and "Flagged" not in clean
 
 
 def _fund(beta_mult, n=2000, seed=4):
