@@ -248,7 +248,7 @@ def verdict(comparisons: list[Comparison], n_classifier: int = 4) -> tuple[str, 
 def headline(verdict_words: str, deciding: Comparison, economics: dict | None = None) -> str:
     """At most 40 words: the verdict, the deciding figure with its interval, whether it holds in
     both halves, and the LSTM book's gross edge against its costs per trade (``economics`` from
-    :func:`helpers.pairbook.trade_economics`; None: nothing traded)."""
+    :func:`helpers.pairbook.trade_economics`; None: no pair passed the gate, nothing traded)."""
     c = deciding
     figure = f"{c.what.replace(' vs ', ' minus ')}, {c.measure}: " + cmp.format_interval(
         c.estimate, c.low, c.high, c.level, c.unit, c.digits)
@@ -256,9 +256,13 @@ def headline(verdict_words: str, deciding: Comparison, economics: dict | None = 
     if c.holds_in_halves is False:
         held = [k for k, h in enumerate(c.halves) if h == c.decision]
         parts.append(f"Holds in the {('first', 'second')[held[0]]} half only." if held else "Holds in neither half.")
-    if economics and economics["trades"]:
+    if economics is None:
+        parts.append("No pair passed the cointegration test: nothing traded.")
+    elif economics["trades"]:
         parts.append(f"Per LSTM trade: {economics['edge_per_trade_bps']:+.1f} bp gross edge vs "
                      f"{economics['cost_per_trade_bps']:.1f} bp costs.")
+    else:
+        parts.append("The LSTM filter let no trade through.")
     text = " ".join(parts)
     if len(text.split()) > cmp.MAX_HEADLINE_WORDS:  # keep verdict and figure; drop the rest
         text = " ".join(parts[:2]) if len(" ".join(parts[:2]).split()) <= cmp.MAX_HEADLINE_WORDS else parts[0]

@@ -223,7 +223,9 @@ def test_headline_carries_the_figure_halves_and_costs():
     assert "Holds in neither half." in both
     held = V.headline("No: the LSTM does not beat the simple rules", _cmp(-0.033, -0.054, -0.014,
                                                                           halves=("below zero",) * 2), None)
-    assert "halves" not in held and "bp" not in held
+    assert "half" not in held and "bp" not in held and "nothing traded" in held
+    idle = V.headline("No", c, {"trades": 0, "edge_per_trade_bps": float("nan"), "cost_per_trade_bps": float("nan")})
+    assert "let no trade through" in idle
 
 
 def test_trades_less_splits_the_gap_into_count_and_per_trade():
