@@ -231,10 +231,10 @@ def verdict(comparisons: list[Comparison], n_classifier: int = 4) -> tuple[str, 
     cls, trade = comparisons[:n_classifier], comparisons[n_classifier:n_classifier + 2]
 
     def weakest(rows: list[Comparison], offset: int) -> int:
-        for bad in (BELOW, None):
-            for k, c in enumerate(rows):
-                if (c.decision == BELOW) if bad else (c.decision != ABOVE):
-                    return offset + k
+        for worse in (lambda c: c.decision == BELOW, lambda c: c.decision != ABOVE):
+            hit = next((k for k, c in enumerate(rows) if worse(c)), None)
+            if hit is not None:
+                return offset + hit
         return offset
 
     if any(c.decision != ABOVE for c in cls):

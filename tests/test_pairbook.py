@@ -1,5 +1,5 @@
 """Notebook 02's dollar book and verdict: hand-computed trades, the shared engine as a cross-check,
-no look-ahead in positions, and the computed answer's wording."""
+no look-ahead in positions, per-trade edge and cost, and the comparisons, verdict and headline."""
 
 from __future__ import annotations
 
