@@ -75,6 +75,21 @@ class PairsStudy:
         """Per book: per-pair and book rows of :func:`helpers.pairbook.book_summary`."""
         return {m: pairbook.book_summary(b) for m, b in self.books.items()}
 
+    def economics_table(self) -> pd.DataFrame:
+        """:attr:`economics` for reading: one row per book, short labels, rounded (bp, $, %)."""
+        e = self.economics
+        if e.empty:
+            return e
+        return pd.DataFrame({
+            "trades": e["trades"].astype(int), "edge bp": e["edge_per_trade_bps"].astype(float).round(2),
+            "cost bp": e["cost_per_trade_bps"].astype(float).round(2),
+            "P/L per trade $": e["pnl_per_trade"].astype(float).round(0),
+            "over cash $": e["over_cash"].astype(float).round(0),
+            "Sharpe before costs": e["sharpe_before_costs"].astype(float).round(2),
+            "Sharpe after": e["sharpe_after_costs"].astype(float).round(2),
+            "costs % / yr": (100 * e["costs_per_year"].astype(float)).round(2),
+            "volatility % / yr": (100 * e["volatility"].astype(float)).round(2)})
+
     @property
     def records(self) -> dict:
         """Key results for ``reporting.record``: per book trades, edge and cost per trade (bp),
