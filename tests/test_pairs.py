@@ -411,6 +411,7 @@ def test_study_scores_the_test_period_once_and_trades_only_pairs_that_pass(price
     assert study.comparisons[study.deciding].what in study.headline.replace(" minus ", " vs ")
     for key in ("edge_per_trade_bps", "cost_per_trade_bps", "sharpe_before_costs", "trades", "pnl_per_trade"):
         assert set(study.records[key]) == {"LSTM", "|z| rule", "logistic"}
+    assert list(study.economics_table().columns[:3]) == ["trades", "edge bp", "cost bp"]
     assert any("SHY_VGSH" in c for c in study.caveats) and any("per trade" in c for c in study.caveats)
 
 
