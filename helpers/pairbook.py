@@ -64,8 +64,9 @@ class PairBook:
     daily : DataFrame (n_days,) equity, cash, shares_a, shares_b, gross (|shares| x price),
             traded (notional traded), costs, interest, borrow
     trades : DataFrame, one row per trade: entry, exit, side, z, shares_a, shares_b, dollars_a,
-             dollars_b (leg values at entry), pnl (price P/L minus costs at entry and exit minus
-             borrow while open; excludes interest)
+             dollars_b (leg values at entry), gross (price P/L, the trade's gross edge), costs
+             (trading costs at entry and exit), borrow (fees while open), pnl (gross - costs -
+             borrow; excludes interest)
     capital : float, the sub-account's starting dollars
     legs : (ticker A, ticker B)
     """
@@ -102,7 +103,7 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
     cols = ["equity", "cash", "shares_a", "shares_b", "gross", "traded", "costs", "interest", "borrow"]
     out = np.zeros((n, len(cols)))
     shares, cash = np.zeros(2), float(capital)
-    pnl = np.zeros(len(trades))
+    gross, costs, fees = np.zeros(len(trades)), np.zeros(len(trades)), np.zeros(len(trades))
     held, value = np.zeros((len(trades), 2)), np.zeros((len(trades), 2))
     open_trade = None
     for t in range(n):
@@ -112,7 +113,8 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
             interest, borrow = accounting.carry(cash, -short[short < 0].sum(), C[t], rates)
             cash += interest - borrow
             if open_trade is not None:
-                pnl[open_trade] += shares @ (P[t] - P[t - 1]) - borrow
+                gross[open_trade] += shares @ (P[t] - P[t - 1])
+                fees[open_trade] += borrow
         target = shares
         if t in exit_at:
             target, open_trade = np.zeros(2), None
@@ -125,15 +127,15 @@ def run_pair(prices: pd.DataFrame, trades: pd.DataFrame, beta: float, notional: 
         cost = accounting.trading_cost(traded, rates)
         cash -= delta @ P[t] + cost
         if t in exit_at:
-            pnl[exit_at[t]] -= accounting.trading_cost(np.abs(shares) @ P[t], rates)
+            costs[exit_at[t]] += accounting.trading_cost(np.abs(shares) @ P[t], rates)
         if t in entry_at:
-            pnl[entry_at[t]] -= accounting.trading_cost(np.abs(target) @ P[t], rates)
+            costs[entry_at[t]] += accounting.trading_cost(np.abs(target) @ P[t], rates)
         shares = target
         out[t] = [cash + shares @ P[t], cash, shares[0], shares[1], np.abs(shares) @ P[t], traded, cost,
                   interest, borrow]
     daily = pd.DataFrame(out, index=idx, columns=cols)
     table = trades.assign(shares_a=held[:, 0], shares_b=held[:, 1], dollars_a=value[:, 0], dollars_b=value[:, 1],
-                          pnl=pnl)
+                          gross=gross, costs=costs, borrow=fees, pnl=gross - costs - fees)
     return PairBook(daily, table, float(capital), tuple(prices.columns))
 
 
@@ -237,6 +239,29 @@ def trade_books(prices: pd.DataFrame, pairs: dict, go: dict[str, dict[str, pd.Se
         return {}
     return {m: trade_book(prices, pairs, {n: g[n] for n in pairs}, entry_z, holding_period, notional, convention)
             for m, g in go.items()}
+
+
+def trade_economics(book: Book) -> dict:
+    """A book's story per trade: how much each trade earns before costs against what it pays.
+
+    Returns
+    -------
+    dict with "trades" (count), "edge_per_trade_bps" (price P/L before costs and borrow, per dollar
+    of gross notional at entry, in basis points: total gross / total notional x 1e4),
+    "cost_per_trade_bps" (trading costs at entry and exit plus borrow fees while open, same
+    units), "pnl_per_trade" (dollars, after costs: mean of the trades' pnl) and "notional_per_trade"
+    (dollars, mean gross at entry). NaN ratios when the book has no trade.
+    """
+    frames = [pb.trades for pb in book.pairs.values() if len(pb.trades)]
+    if not frames:
+        nan = float("nan")
+        return {"trades": 0, "edge_per_trade_bps": nan, "cost_per_trade_bps": nan, "pnl_per_trade": nan,
+                "notional_per_trade": nan}
+    t = pd.concat(frames)
+    notional = float((t["dollars_a"].abs() + t["dollars_b"].abs()).sum())
+    return {"trades": len(t), "edge_per_trade_bps": float(t["gross"].sum() / notional * 1e4),
+            "cost_per_trade_bps": float((t["costs"] + t["borrow"]).sum() / notional * 1e4),
+            "pnl_per_trade": float(t["pnl"].mean()), "notional_per_trade": notional / len(t)}
 
 
 def book_period(book: Book) -> str:

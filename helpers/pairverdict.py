@@ -1,4 +1,5 @@
-"""Notebook 02's verdict: paired intervals for classifier scores and trading books, and the answer text.
+"""Notebook 02's verdict: paired intervals for classifier scores and trading books, as
+:class:`helpers.comparison.Comparison` data, and the few computed sentences around them.
 
 Classification: on each pair's test rows, F1 (predictions at each model's validation
 threshold) and ROC AUC (scores) of the LSTM minus a baseline, with the paired block bootstrap
@@ -8,7 +9,8 @@ pair's rows on each drawn date (:func:`date_resamples`), so blocks never straddl
 the same-day dependence between pairs is kept. Trading: the paired block-bootstrap interval of
 the Sharpe ratio difference of two books' daily excess returns
 (:func:`helpers.evidence.sharpe_diff_ci`) and each book's Sharpe ratio in excess of cash
-(:func:`helpers.evidence.sharpe_ci`).
+(:func:`helpers.evidence.sharpe_ci`). Every comparison is also decided on the first and second
+half of the test dates (the same method on each half). Words come from :mod:`helpers.comparison`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import numpy as np
 import pandas as pd
 from arch.bootstrap import StationaryBootstrap
 
+from helpers import comparison as cmp
 from helpers import evidence
+from helpers.comparison import ABOVE, BELOW, Comparison
 from helpers.evidence import Interval
-from helpers.pairs import multiple_testing_note
 
 NAN = Interval(float("nan"), float("nan"), float("nan"))
 
@@ -149,12 +152,6 @@ def sharpe_difference(excess_a: pd.Series, excess_b: pd.Series, reps: int = 1000
     return evidence.sharpe_diff_ci(excess_a, excess_b, reps=reps, seed=seed)
 
 
-def _verb(i: Interval) -> str:
-    if not (np.isfinite(i.low) and np.isfinite(i.high)):
-        return "cannot be compared with"
-    return "beats" if i.low > 0 else "trails" if i.high < 0 else "shows no evidence of differing from"
-
-
 def usd(x: float, signed: bool = False) -> str:
     """Dollars with the sign in front: ``-$23,372`` (``+$1,000`` when ``signed``)."""
     sign = "-" if x < 0 else "+" if signed and x > 0 else ""
@@ -166,109 +163,166 @@ def made(x: float) -> str:
     return f"{'lost' if x < 0 else 'made'} {usd(abs(x))}"
 
 
-BOOK_NAMES = {"LSTM": "the LSTM-filtered book", "|z| rule": "trading every |z| signal",
-              "logistic": "the logistic filter"}
+# ------------------------------------------------------------------------------ comparisons as data
+SCORES = {"F1": ("predictions", "f1"), "ROC AUC": ("scores", "roc_auc")}
 
 
-def cash_sentence(vs_cash: dict[str, Interval], before_costs: dict[str, float]) -> str:
-    """Whether each book beats cash after costs (its excess Sharpe interval), and its P/L over cash
-    before costs. vs_cash : {book: sharpe_ci of its daily excess returns}; before_costs :
-    {book: P/L over cash in dollars with cost_bps = 0}."""
-    verbs = {k: _verb(i) for k, i in vs_cash.items()}
-    beat = [k for k, v in verbs.items() if v == "beats"]
-    if beat:
-        head = f"After costs, {', '.join(beat)} beat{'s' if len(beat) == 1 else ''} cash (Sharpe interval above zero)"
-        rest = [k for k in verbs if k not in beat]
-        head += f"; {', '.join(rest)} do{'es' if len(rest) == 1 else ''} not." if rest else "."
-    elif all(v == "trails" for v in verbs.values()):
-        head = "No book beats cash after costs: every book's Sharpe ratio in excess of cash has a 95% interval below zero."
-    else:
-        head = "No book beats cash after costs: no book's Sharpe ratio in excess of cash has a 95% interval above zero."
-    before = ", ".join(f"{k} {usd(v, signed=True)}" for k, v in before_costs.items())
-    tail = f" Before costs (cost_bps = 0) the books' P/L over cash was {before}"
-    after_neg, before_pos = all(v == "trails" for v in verbs.values()), all(v > 0 for v in before_costs.values())
-    tail += ": the trades' gross edge is smaller than their costs." if after_neg and before_pos else "."
-    return head + tail
+def pooled_halves(y: dict[str, np.ndarray], models: dict[str, dict[str, Scored]], a: str, b: str,
+                  dates: dict[str, pd.Index], score: str, reps: int = 1000, seed: int = 0) -> tuple[str, str]:
+    """Decisions of :func:`pooled_score_diff_ci` (``a - b`` on ``score``, "F1" or "ROC AUC") on the
+    first and the second half of the union of the pairs' test dates (:func:`helpers.comparison.split_halves`)."""
+    attr, metric = SCORES[score]
+    names = list(y)
+    union = pd.DatetimeIndex(np.concatenate([np.asarray(dates[n]) for n in names]))
+    out = []
+    for start, end in cmp.split_halves(union):
+        keep = {n: np.asarray((pd.DatetimeIndex(dates[n]) >= start) & (pd.DatetimeIndex(dates[n]) <= end))
+                for n in names}
+        use = [n for n in names if keep[n].any()]
+        i = pooled_score_diff_ci([pd.Index(dates[n])[keep[n]] for n in use], [np.asarray(y[n])[keep[n]] for n in use],
+                                 [np.asarray(getattr(models[a][n], attr))[keep[n]] for n in use],
+                                 [np.asarray(getattr(models[b][n], attr))[keep[n]] for n in use], metric, reps, seed)
+        out.append(cmp.decide(i.low, i.high))
+    return tuple(out)
 
 
-def answer_text(vs_zrule: pd.DataFrame, vs_logistic: pd.DataFrame, books: pd.DataFrame,
-                sharpe_vs_zrule: Interval, sharpe_vs_logistic: Interval, traded: list[str],
-                flagged: list[str], vs_cash: dict[str, Interval] | None = None,
-                before_costs: dict[str, float] | None = None, not_comparable: list[str] = (),
-                flagged_over_cash: float | None = None, coint_level: float = 0.05, period: str = "",
-                tolerance: float = 0.15) -> str:
-    """The computed answer: the LSTM against the |z| rule and logistic regression, as a classifier
-    (pooled F1 and ROC AUC differences with intervals, per-pair counts over the pairs with
-    comparable reversion rates) and as a trading filter (each book's P/L over cash and Sharpe in
-    excess of cash with its interval, the same before costs, the Sharpe differences' intervals),
-    the pairs not traded, then a plain verdict.
+def score_comparisons(y: dict[str, np.ndarray], models: dict[str, dict[str, Scored]], a: str, b: str,
+                      pooled: pd.Series, dates: dict[str, pd.Index], reps: int = 1000, seed: int = 0,
+                      names: tuple[str, str] | None = None) -> list[Comparison]:
+    """F1 and ROC AUC of ``a`` minus ``b`` on the pooled test rows, with their halves.
 
-    vs_zrule, vs_logistic : from :func:`score_intervals`; books : rows "LSTM", "|z| rule",
-    "logistic" with columns "over cash $" and "Sharpe" (book level, after costs); vs_cash :
-    {book: Interval of its excess Sharpe}; before_costs : {book: P/L over cash $ at cost_bps = 0};
-    not_comparable : pairs whose reversion rates differ by more than ``tolerance`` between splits
-    (left out of the per-pair count); flagged_over_cash : P/L over cash $ of the flagged pairs
-    traded on every |z| signal; period : the books' dates, e.g. "2020-01-02 to 2024-12-23".
+    pooled : the "pooled" row of :func:`score_intervals` (Intervals under "F1" and "ROC AUC");
+    names : how the two models read in words (default ``a``, ``b``).
     """
-    pooled = vs_zrule.loc["pooled"]
-    per_pair = vs_zrule.drop(index="pooled")["F1"]
+    na, nb = names or (a, b)
+    return [Comparison.from_interval(pooled[s], f"{na} vs {nb}", f"{s} (pooled)", digits=3,
+                                     halves=pooled_halves(y, models, a, b, dates, s, reps, seed))
+            for s in SCORES]
+
+
+def sharpe_comparison(excess_a: pd.Series, excess_b: pd.Series | None, what: str, measure: str,
+                      reps: int = 1000, seed: int = 0) -> Comparison:
+    """The Sharpe ratio difference of two books' daily excess returns (``excess_b`` None: the Sharpe
+    ratio of ``excess_a`` against zero, i.e. against cash), with the decisions on each half of their dates."""
+    if excess_b is None:
+        def func(x):
+            return NAN if x.std() < 1e-12 else evidence.sharpe_ci(x, reps=reps, seed=seed)
+        data = (excess_a,)
+    else:
+        def func(x, z):
+            return sharpe_difference(x, z, reps, seed)
+        data = (excess_a, excess_b)
+    return Comparison.from_interval(func(*data), what, measure, halves=cmp.halves_decisions(func, *data))
+
+
+# ----------------------------------------------------------------------------------------- words
+BOOKS = ("LSTM", "|z| rule", "logistic")
+
+
+def verdict(comparisons: list[Comparison], n_classifier: int = 4) -> tuple[str, int]:
+    """The verdict in a few words and the index of the comparison that decides it.
+
+    The first ``n_classifier`` comparisons score the LSTM against the simple rules as a classifier,
+    the next two its book against theirs (absent when nothing traded). Yes when the LSTM beats every
+    rule on every score and book; partly when only as a classifier; no otherwise. The deciding
+    comparison is the first that the LSTM trails (else the first it does not beat) among the
+    classifier scores, then among the books; with a yes, the book against the |z| rule's.
+    """
+    cls, trade = comparisons[:n_classifier], comparisons[n_classifier:n_classifier + 2]
+
+    def weakest(rows: list[Comparison], offset: int) -> int:
+        for worse in (lambda c: c.decision == BELOW, lambda c: c.decision != ABOVE):
+            hit = next((k for k, c in enumerate(rows) if worse(c)), None)
+            if hit is not None:
+                return offset + hit
+        return offset
+
+    if any(c.decision != ABOVE for c in cls):
+        return "No: the LSTM does not beat the simple rules", weakest(cls, 0)
+    if not trade or any(c.decision != ABOVE for c in trade):
+        return "Partly: the LSTM classifies better but does not trade better", \
+            weakest(trade, n_classifier) if trade else 0
+    return "Yes: the LSTM beats the simple rules as a classifier and as a filter", n_classifier
+
+
+def headline(verdict_words: str, deciding: Comparison, economics: dict | None = None) -> str:
+    """At most 40 words: the verdict, the deciding figure with its interval, whether it holds in
+    both halves, and the LSTM book's gross edge against its costs per trade (``economics`` from
+    :func:`helpers.pairbook.trade_economics`; None: no pair passed the gate, nothing traded)."""
+    c = deciding
+    figure = f"{c.what.replace(' vs ', ' minus ')}, {c.measure}: " + cmp.format_interval(
+        c.estimate, c.low, c.high, c.level, c.unit, c.digits)
+    parts = [f"{verdict_words}. {figure}."]
+    if c.holds_in_halves is False:
+        held = [k for k, h in enumerate(c.halves) if h == c.decision]
+        parts.append(f"Holds in the {('first', 'second')[held[0]]} half only." if held else "Holds in neither half.")
+    if economics is None:
+        parts.append("No pair passed the cointegration test: nothing traded.")
+    elif economics["trades"]:
+        parts.append(f"Per LSTM trade: {economics['edge_per_trade_bps']:+.1f} bp gross edge vs "
+                     f"{economics['cost_per_trade_bps']:.1f} bp costs.")
+    else:
+        parts.append("The LSTM filter let no trade through.")
+    text = " ".join(parts)
+    if len(text.split()) > cmp.MAX_HEADLINE_WORDS:  # keep verdict and figure; drop the rest
+        text = " ".join(parts[:2]) if len(" ".join(parts[:2]).split()) <= cmp.MAX_HEADLINE_WORDS else parts[0]
+    return cmp.headline(text)
+
+
+def book_story(economics: dict, cost_bps: float, book: str = "LSTM") -> str:
+    """What a trade of ``book`` earns before costs against what it pays, and why its Sharpe ratio
+    over cash after costs is so far below zero: costs a year against the book's volatility.
+
+    economics : {book: row of :func:`helpers.pairs_study.economics`} with "trades",
+    "edge_per_trade_bps", "cost_per_trade_bps", "notional_per_trade", "sharpe_before_costs",
+    "sharpe_after_costs", "costs_per_year" and "volatility" (fractions of capital a year).
+    """
+    e = economics[book]
+    if not e["trades"]:
+        return f"The {book} book made no trade."
+    n = e["notional_per_trade"]
+    return (f"Per trade, the {book} book earns {e['edge_per_trade_bps']:+.1f} bp of its gross notional before costs "
+            f"({usd(e['edge_per_trade_bps'] * n / 1e4, signed=True)} on {usd(n)}) and pays "
+            f"{e['cost_per_trade_bps']:.1f} bp ({usd(e['cost_per_trade_bps'] * n / 1e4)}: {cost_bps:g} bp per side "
+            f"on each leg, plus borrow fees). Its Sharpe ratio over cash is {e['sharpe_before_costs']:+.2f} before costs "
+            f"and {e['sharpe_after_costs']:+.2f} after: costs take {e['costs_per_year']:.1%} of capital a year "
+            f"against a volatility of {e['volatility']:.1%} a year.")
+
+
+def trades_less(economics: dict, book: str = "LSTM", other: str = "|z| rule") -> tuple[bool, str]:
+    """Whether ``book`` does better than ``other`` mostly because it trades less.
+
+    The gap in total trade P/L, n_a p_a - n_b p_b (n trades, p mean P/L per trade after costs),
+    splits into (n_a - n_b) p_b, from the number of trades, and n_a (p_a - p_b), from P/L per
+    trade. True when the gap is positive and its first part is the larger. Returns ``(that, a
+    sentence with both parts)``; ``economics`` : {book: {"trades", "pnl_per_trade"}}.
+    """
+    (na, pa), (nb, pb) = ((int(economics[k]["trades"]), economics[k]["pnl_per_trade"]) for k in (book, other))
+    pa = 0.0 if na == 0 else pa
+    gap, count, quality = na * pa - nb * pb, (na - nb) * pb, na * (pa - pb)
+    because = gap > 0 and count > quality
+    text = (f"Trade P/L after costs, {book} minus {other}: {usd(gap, True)} ({usd(na * pa, True)} over "
+            f"{na} trades vs {usd(nb * pb, True)} over {nb}): {usd(count, True)} from trading "
+            f"{'less' if na < nb else 'more' if na > nb else 'as often'}, {usd(quality, True)} from P/L per trade "
+            f"({usd(pa, True)} vs {usd(pb, True)}).")
+    if because:
+        text += f" The {book} book does better mostly because it trades less."
+    elif gap > 0:
+        text += f" The {book} book does better mostly because its trades are better."
+    return because, text
+
+
+def pair_count_note(per_pair: pd.Series, not_comparable: list[str] = (), tolerance: float = 0.15) -> str:
+    """Pair by pair, how often the LSTM's F1 beats and trails the |z| rule, over the pairs whose
+    reversion rates are comparable across splits (``per_pair`` : {pair: Interval})."""
     counted = per_pair.drop(index=[n for n in not_comparable if n in per_pair.index])
-    counts = {v: sum(_verb(i) == v for i in counted) for v in ("beats", "trails")}
-    if len(counted):
-        count = (f" Pair by pair, on the {len(counted)} pair(s) whose reversion rates are comparable across "
-                 f"splits, the LSTM's F1 beats the |z| rule in {counts['beats']}, trails it in {counts['trails']} "
-                 f"and is indistinguishable in {len(counted) - counts['beats'] - counts['trails']}.")
-    else:
-        count = " No pair has comparable reversion rates across splits, so no pair-by-pair count is made."
+    if not len(counted):
+        return "No pair has comparable reversion rates across splits, so no pair-by-pair count is made."
+    dec = [cmp.decide(i.low, i.high) for i in counted]
+    text = (f"Pair by pair, on the {len(counted)} pair(s) whose reversion rates are comparable across splits, the "
+            f"LSTM's F1 beats the |z| rule in {dec.count(ABOVE)}, trails it in {dec.count(BELOW)} and is "
+            f"indistinguishable in {len(dec) - dec.count(ABOVE) - dec.count(BELOW)}.")
     if len(counted) < len(per_pair):
-        count += (f" Not comparable (reversion rates differ by more than {tolerance:.0%} between train, "
-                  f"validation and test) and excluded from that count: {', '.join(per_pair.index.difference(counted.index, sort=False))}.")
-    lines = [
-        f"As a classifier, on the pooled test rows of {len(per_pair)} pairs: "
-        + evidence.decide(pooled["F1"], "the LSTM", "the |z| rule", "F1", "+.3f") + " "
-        + evidence.decide(pooled["ROC AUC"], "the LSTM", "the |z| rule", "ROC AUC", "+.3f") + " "
-        + evidence.decide(vs_logistic.loc["pooled", "F1"], "the LSTM", "logistic regression", "F1", "+.3f") + " "
-        + evidence.decide(vs_logistic.loc["pooled", "ROC AUC"], "the LSTM", "logistic regression", "ROC AUC",
-                          "+.3f")
-        + count]
-    gate = f"Engle-Granger with constant and trend on training data, p < {coint_level:g}"
-    if traded:
-        single = " (a single pair: the book is that pair's result)" if len(traded) == 1 else ""
-        ci = {k: f", 95% CI {evidence.fmt_ci(vs_cash[k])}" if vs_cash else "" for k in BOOK_NAMES}
-        parts = [f"{BOOK_NAMES[k]} {made(books.loc[k, 'over cash $'])} over cash (Sharpe in excess of cash "
-                 f"{books.loc[k, 'Sharpe']:.2f}{ci[k]})" for k in BOOK_NAMES]
-        lines.append(
-            f"As a trading filter after costs{f' ({period})' if period else ''}, in a book of the {len(traded)} "
-            f"pair(s) that pass the cointegration test ({gate}: {', '.join(traded)}){single}: "
-            f"{parts[0][:1].upper() + parts[0][1:]}; {parts[1]}; {parts[2]}. "
-            + (cash_sentence(vs_cash, before_costs) + " " if vs_cash and before_costs else "")
-            + evidence.decide(sharpe_vs_zrule, "the LSTM-filtered book", "the unfiltered |z| book") + " "
-            + evidence.decide(sharpe_vs_logistic, "the LSTM-filtered book", "the logistic-filtered book"))
-    else:
-        lines.append(f"No pair passed the cointegration test ({gate}), so nothing was traded.")
-    if flagged:
-        line = (f"Not cointegrated (Engle-Granger with constant and trend on training data, p >= {coint_level:g}) "
-                f"and not traded: {', '.join(flagged)}")
-        if flagged_over_cash is not None:
-            line += f"; traded on every |z| signal they would have {made(flagged_over_cash)} over cash after costs"
-        lines.append(line + ".")
-    n_tested = len(traded) + len(flagged)
-    if n_tested:
-        lines.append(multiple_testing_note(len(traded), n_tested, coint_level))
-    cls = [_verb(pooled["F1"]), _verb(pooled["ROC AUC"]), _verb(vs_logistic.loc["pooled", "F1"]),
-           _verb(vs_logistic.loc["pooled", "ROC AUC"])]
-    trade = [_verb(sharpe_vs_zrule), _verb(sharpe_vs_logistic)]
-    won_cls, won_trade = all(v == "beats" for v in cls), traded and all(v == "beats" for v in trade)
-    if won_cls and won_trade:
-        verdict = "Yes: the LSTM beats the simple rules out of sample, as a classifier and as a trading filter."
-    else:
-        cls_word = ("beats both simple rules" if won_cls else "trails a simple rule on at least one score"
-                    if "trails" in cls else "does not beat both simple rules")
-        trade_word = ("beats them after costs" if won_trade else "was not traded" if not traded
-                      else "trails a simple rule after costs" if "trails" in trade
-                      else "shows no evidence of a better Sharpe ratio after costs")
-        head = ("Verdict: partly: the LSTM beats the simple rules as a classifier, not as a trading filter"
-                if won_cls else "Verdict: no evidence that the LSTM beats the simple rules out of sample")
-        verdict = f"{head}: as a classifier it {cls_word}; as a trading filter it {trade_word}."
-    lines.append(verdict)
-    return "\n".join(lines)
+        text += (f" Left out (reversion rates differ by more than {tolerance:.0%} between splits): "
+                 f"{', '.join(per_pair.index.difference(counted.index, sort=False))}.")
+    return text

@@ -1,5 +1,5 @@
 """Notebook 02's dollar book and verdict: hand-computed trades, the shared engine as a cross-check,
-no look-ahead in positions, and the computed answer's wording."""
+no look-ahead in positions, per-trade edge and cost, and the comparisons, verdict and headline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from helpers import pairbook as B
 from helpers import pairs as P
 from helpers import pairverdict as V
 from helpers.backtest import CashConvention, run_backtest
+from helpers.comparison import Comparison
 from helpers.data import load_prices
 from helpers.evidence import Interval
 from helpers.testing import assert_no_lookahead
@@ -170,57 +171,120 @@ def test_money_words():
     assert V.made(-23372.4) == "lost $23,372" and V.made(1.0) == "made $1"
 
 
-def _answer(f1: Interval, sharpe: Interval, cash: Interval | None = None, traded=("p1",), **kw) -> str:
-    ci = pd.DataFrame({"F1": [f1, f1, f1], "ROC AUC": [f1, f1, f1]}, index=["p1", "p3", "pooled"])
-    books = pd.DataFrame({"over cash $": [1000.0, -500.0, 0.0], "Sharpe": [0.5, -0.2, 0.0]},
-                         index=["LSTM", "|z| rule", "logistic"])
-    cash = cash or Interval(-2.0, -3.0, -1.0)
-    vs_cash = {k: cash for k in books.index}
-    before = {"LSTM": 23407.0, "|z| rule": 26716.0, "logistic": 25308.0}
-    return V.answer_text(ci, ci, books, sharpe, sharpe, list(traded), ["p2"], vs_cash=vs_cash, before_costs=before,
-                         **kw)
+def test_trade_economics_of_a_hand_computed_trade():
+    idx = pd.bdate_range("2021-01-04", periods=3)
+    prices = pd.DataFrame({"A": [100.0, 150.0, 200.0], "B": [50.0, 50.0, 40.0]}, index=idx)
+    trades = pd.DataFrame({"entry": [idx[0]], "exit": [idx[2]], "side": [1], "z": [-2.0]})
+    fee = 0.0252
+    conv = CashConvention(cash_rate=0.0, financing_spread=0.0, borrow_fee=fee, cost_bps=10.0)
+    pb = B.run_pair(prices, trades, beta=1.0, notional=1000.0, capital=1000.0, convention=conv)
+    book = B.run_book({"p": pb}, idx, conv)
+    # long 5 A, short 10 B: price P/L 5 x 100 + 10 x 10 = $600 on $1,000 of gross notional;
+    # costs 10 bp of $1,000 at entry and of $1,400 at exit; borrow on the $500 short for two days
+    daily_fee = (1 + fee) ** (1 / 252) - 1
+    borrow = 2 * 500 * daily_fee
+    assert pb.trades["gross"].iat[0] == pytest.approx(600.0)
+    assert pb.trades["costs"].iat[0] == pytest.approx(2.4)
+    assert pb.trades["borrow"].iat[0] == pytest.approx(borrow)
+    e = B.trade_economics(book)
+    assert e["trades"] == 1 and e["notional_per_trade"] == pytest.approx(1000.0)
+    assert e["edge_per_trade_bps"] == pytest.approx(6000.0)
+    assert e["cost_per_trade_bps"] == pytest.approx((2.4 + borrow) / 1000 * 1e4)
+    assert e["pnl_per_trade"] == pytest.approx(600.0 - 2.4 - borrow)
+    empty = B.trade_economics(B.run_book({}, idx, conv, cash_capital=1000.0))
+    assert empty["trades"] == 0 and np.isnan(empty["edge_per_trade_bps"])
 
 
-def test_answer_compares_every_book_with_cash():
-    text = _answer(Interval(0.01, -0.02, 0.04), Interval(0.1, -0.3, 0.5), flagged_over_cash=-15000.0,
-                   period="2020-01-02 to 2024-12-23")
-    assert "No book beats cash after costs: every book's Sharpe ratio in excess of cash has a 95% interval below zero" in text
-    assert "Before costs (cost_bps = 0) the books' P/L over cash was LSTM +$23,407, |z| rule +$26,716" in text
-    assert "gross edge is smaller than their costs" in text
-    assert "trading every |z| signal lost $500 over cash" in text and "95% CI -3.00 to -1.00" in text
-    assert "$-" not in text and "made $-" not in text
-    assert "(2020-01-02 to 2024-12-23)" in text
-    assert "would have lost $15,000 over cash" in text and "Not cointegrated (Engle-Granger with constant and trend" in text
-    assert "1 of 2 pairs pass at the 5% level" in text
-    assert "a single pair" in text and "a single pair" not in _answer(Interval(0.01, -0.02, 0.04),
-                                                                      Interval(0.1, -0.3, 0.5), traded=("p1", "p3"))
-    spans = _answer(Interval(0.01, -0.02, 0.04), Interval(0.1, -0.3, 0.5), cash=Interval(0.1, -0.5, 0.7))
-    assert "no book's Sharpe ratio in excess of cash has a 95% interval above zero" in spans
-    assert "gross edge" not in spans
-    beats = _answer(Interval(0.01, -0.02, 0.04), Interval(0.1, -0.3, 0.5), cash=Interval(1.0, 0.5, 1.5))
-    assert "After costs, LSTM, |z| rule, logistic beat cash" in beats
+def _cmp(est, low, high, what="LSTM vs |z| rule", measure="ROC AUC (pooled)", halves=None):
+    return Comparison(what, measure, est, low, high, digits=3, halves=halves)
 
 
-def test_answer_leaves_incomparable_pairs_out_of_the_count():
-    text = _answer(Interval(0.19, 0.13, 0.25), Interval(0.1, -0.3, 0.5), not_comparable=["p3"])
-    assert "on the 1 pair(s) whose reversion rates are comparable across splits, the LSTM's F1 beats the |z| rule in 1" in text
-    assert "excluded from that count: p3" in text
-    none = _answer(Interval(0.19, 0.13, 0.25), Interval(0.1, -0.3, 0.5), not_comparable=["p1", "p3"])
-    assert "no pair-by-pair count is made" in none and "beats the |z| rule in" not in none
-    full = _answer(Interval(0.19, 0.13, 0.25), Interval(0.1, -0.3, 0.5))
-    assert "beats the |z| rule in 2" in full and "excluded" not in full
+def test_verdict_picks_the_comparison_that_decides():
+    same, up, down = (0.01, -0.02, 0.04), (0.05, 0.02, 0.08), (-0.05, -0.08, -0.02)
+    no = [_cmp(*same), _cmp(*down), _cmp(*same), _cmp(*same), _cmp(*up), _cmp(*up)]
+    words, k = V.verdict(no)
+    assert words.startswith("No:") and k == 1  # the first score the LSTM trails
+    words, k = V.verdict([_cmp(*same)] * 4)
+    assert words.startswith("No:") and k == 0  # nothing trails: the first it does not beat
+    words, k = V.verdict([_cmp(*up)] * 4 + [_cmp(*up), _cmp(*same)])
+    assert words.startswith("Partly:") and k == 5
+    words, k = V.verdict([_cmp(*up)] * 6)
+    assert words.startswith("Yes:") and k == 4
 
 
-def test_answer_says_no_evidence_when_intervals_span_zero():
-    text = _answer(Interval(0.01, -0.02, 0.04), Interval(0.1, -0.3, 0.5))
-    assert "No evidence that the LSTM and the |z| rule differ in F1" in text
-    assert "No evidence that the LSTM-filtered book and the unfiltered |z| book differ in Sharpe" in text
-    assert "Verdict: no evidence that the LSTM beats" in text and "p2" in text
+def test_headline_carries_the_figure_halves_and_costs():
+    econ = {"trades": 445, "edge_per_trade_bps": 0.4, "cost_per_trade_bps": 10.5}
+    c = _cmp(-0.033, -0.054, -0.014, halves=("below zero", "no evidence"))
+    text = V.headline("No: the LSTM does not beat the simple rules", c, econ)
+    assert "LSTM minus |z| rule, ROC AUC (pooled): -0.033 (95% CI -0.054 to -0.014)" in text
+    assert "Holds in the first half only." in text
+    assert "Per LSTM trade: +0.4 bp gross edge vs 10.5 bp costs" in text and len(text.split()) <= 40
+    both = V.headline("No", _cmp(-0.033, -0.054, -0.014, halves=("no evidence", "above zero")), econ)
+    assert "Holds in neither half." in both
+    held = V.headline("No: the LSTM does not beat the simple rules", _cmp(-0.033, -0.054, -0.014,
+                                                                          halves=("below zero",) * 2), None)
+    assert "half" not in held and "bp" not in held and "nothing traded" in held
+    idle = V.headline("No", c, {"trades": 0, "edge_per_trade_bps": float("nan"), "cost_per_trade_bps": float("nan")})
+    assert "let no trade through" in idle
 
 
-def test_answer_states_a_difference_when_intervals_exclude_zero():
-    text = _answer(Interval(-0.05, -0.08, -0.02), Interval(-0.6, -0.9, -0.3))
-    assert "The LSTM trails the |z| rule on F1" in text and "trails it in 2" in text
-    assert "The LSTM-filtered book trails the unfiltered |z| book on Sharpe ratio" in text
-    won = _answer(Interval(0.05, 0.02, 0.08), Interval(0.6, 0.3, 0.9))
-    assert "Verdict: yes" in won.lower() or "Yes: the LSTM beats" in won
+def test_trades_less_splits_the_gap_into_count_and_per_trade():
+    econ = {"LSTM": {"trades": 208, "pnl_per_trade": -98.0}, "|z| rule": {"trades": 300, "pnl_per_trade": -101.0}}
+    because, text = V.trades_less(econ)
+    # gap 208 x -98 - 300 x -101 = +9,916: (208 - 300) x -101 = +9,292 from trading less, 208 x 3 = +624 per trade
+    assert because and "+$9,916" in text and "+$9,292 from trading less" in text and "+$624 from P/L per trade" in text
+    assert "mostly because it trades less" in text
+    econ["LSTM"] = {"trades": 290, "pnl_per_trade": -60.0}
+    because, text = V.trades_less(econ)
+    assert not because and "mostly because its trades are better" in text
+    econ["LSTM"] = {"trades": 250, "pnl_per_trade": -200.0}
+    because, text = V.trades_less(econ)
+    assert not because and "mostly" not in text and "from trading less" in text
+
+
+def test_book_story_states_edge_cost_and_the_sharpe_arithmetic():
+    e = {"LSTM": {"trades": 208, "edge_per_trade_bps": 0.68, "cost_per_trade_bps": 10.49, "notional_per_trade": 1e5,
+                  "sharpe_before_costs": 0.25, "sharpe_after_costs": -7.22, "costs_per_year": 0.0437,
+                  "volatility": 0.006}}
+    text = V.book_story(e, 5.0)
+    assert "+0.7 bp" in text and "(+$7 on $100,000)" in text and "10.5 bp ($105: 5 bp per side" in text
+    assert "+0.25 before costs and -7.22 after" in text and "4.4% of capital a year against a volatility of 0.6%" in text
+
+
+def test_pair_count_leaves_incomparable_pairs_out():
+    per_pair = pd.Series({"p1": Interval(0.19, 0.13, 0.25), "p3": Interval(-0.1, -0.2, -0.05)})
+    text = V.pair_count_note(per_pair, ["p3"])
+    assert "on the 1 pair(s)" in text and "beats the |z| rule in 1, trails it in 0" in text and "Left out" in text
+    assert "beats the |z| rule in 1, trails it in 1" in V.pair_count_note(per_pair)
+    assert "no pair-by-pair count" in V.pair_count_note(per_pair, ["p1", "p3"])
+
+
+def test_score_comparisons_with_halves_on_small_data():
+    rng = np.random.default_rng(0)
+    dates = {n: pd.bdate_range("2021-01-04", periods=120) for n in ("p1", "p2")}
+    y = {n: (rng.uniform(size=120) < 0.5).astype(float) for n in dates}
+    # model "a" knows the label in the first half only; "b" is noise throughout
+    a = {n: np.where(np.arange(120) < 60, y[n] * 0.8 + 0.1, rng.uniform(size=120)) for n in y}
+    models = {"a": {n: V.Scored(a[n], 0.5) for n in y}, "b": {n: V.Scored(rng.uniform(size=120), 0.5) for n in y}}
+    ci = V.score_intervals(y, models, "a", "b", reps=200, dates=dates)
+    rows = V.score_comparisons(y, models, "a", "b", ci.loc["pooled"], dates, reps=200, names=("LSTM", "|z| rule"))
+    assert [(c.what, c.measure) for c in rows] == [("LSTM vs |z| rule", "F1 (pooled)"),
+                                                   ("LSTM vs |z| rule", "ROC AUC (pooled)")]
+    for c in rows:
+        assert c.decision == "above zero" and c.halves[0] == "above zero" and c.halves[1] != "above zero"
+        assert c.holds_in_halves is False and c.mde > 0
+        d = c.to_dict()
+        assert {"what", "measure", "estimate", "low", "high", "level", "decision", "mde", "halves"} <= set(d)
+
+
+def test_sharpe_comparison_decides_each_half():
+    idx = pd.bdate_range("2021-01-04", periods=400)
+    rng = np.random.default_rng(1)
+    noise = pd.Series(rng.normal(0, 0.01, 400), idx)
+    a = noise + np.where(np.arange(400) < 200, 0.004, -0.004)
+    c = V.sharpe_comparison(a, noise, "LSTM book vs |z| book", "Sharpe ratio", reps=200)
+    assert c.halves == ("above zero", "below zero") and c.holds_in_halves is False
+    cash = V.sharpe_comparison(a, None, "LSTM book", "Sharpe ratio over cash", reps=200)
+    assert cash.halves == ("above zero", "below zero")
+    flat = V.sharpe_comparison(pd.Series(0.0, idx), noise, "LSTM book vs |z| book", "Sharpe ratio", reps=50)
+    assert flat.decision == "too little data"

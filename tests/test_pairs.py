@@ -400,5 +400,44 @@ def test_study_scores_the_test_period_once_and_trades_only_pairs_that_pass(price
         assert study.reports.loc[(name, "LSTM"), "F1"] == pytest.approx(
             P.classification_report(study.y[name], probs.to_numpy(), chosen.loc[name, "threshold"])["F1"])
     assert list(study.books["LSTM"].pairs) == ["TLT_SPTL"] and list(study.untraded["|z| rule"].pairs) == ["SHY_VGSH"]
-    assert set(study.summaries) == set(study.before_costs) == {"LSTM", "|z| rule", "logistic"}
-    assert str(study) == study.answer and "Verdict" in study.answer and "SHY_VGSH" in study.answer
+    assert set(study.summaries) == set(study.economics.index) == {"LSTM", "|z| rule", "logistic"}
+    keys = [(c.what, c.measure) for c in study.comparisons]
+    assert keys == [("LSTM vs |z| rule", "F1 (pooled)"), ("LSTM vs |z| rule", "ROC AUC (pooled)"),
+                    ("LSTM vs logistic", "F1 (pooled)"), ("LSTM vs logistic", "ROC AUC (pooled)"),
+                    ("LSTM book vs |z| book", "Sharpe ratio"), ("LSTM book vs logistic book", "Sharpe ratio"),
+                    ("LSTM book", "Sharpe ratio over cash")]
+    assert all(c.halves is not None and len(c.halves) == 2 for c in study.comparisons)
+    assert len(study.headline.split()) <= 40 and "95% CI" in study.headline
+    assert study.comparisons[study.deciding].what in study.headline.replace(" minus ", " vs ")
+    for key in ("edge_per_trade_bps", "cost_per_trade_bps", "sharpe_before_costs", "trades", "pnl_per_trade"):
+        assert set(study.records[key]) == {"LSTM", "|z| rule", "logistic"}
+    assert list(study.economics_table().columns[:3]) == ["trades", "edge bp", "cost bp"]
+    assert any("SHY_VGSH" in c for c in study.caveats) and any("per trade" in c for c in study.caveats)
+
+
+def _study_headline(prices, names):
+    from helpers import pairs_study
+    from helpers.backtest import CashConvention
+
+    data = {f"{a}_{b}": P.prepare_pair(prices, a, b, **SPLIT, label_window=5, label_threshold=0.5) for a, b in names}
+    configs = G.expand({"hidden_size": [4], "learning_rate": [0.01], "window_size": [3], "epochs": [1],
+                        "batch_size": [128], "num_layers": [1]})
+    table, models = G.search(data, configs, seed=0)
+    study = pairs_study.run(prices, data, G.choose(table), models,
+                            CashConvention.from_parameters(0.02, 0.01, 0.005, 5.0), entry_z=1.0, holding_period=5,
+                            notional=100_000, reps=200)
+    return study
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+def test_headline_fits_in_40_words_with_its_interval(source, request):
+    """The headline is at most 40 words and carries the deciding figure's interval, on the simulated
+    market and on real prices (skipped without them)."""
+    names = [("IEMG", "EEM"), ("TLT", "SPTL"), ("SHY", "VGSH")]
+    where = "synthetic" if source == "synthetic" else str(request.getfixturevalue("real_data"))
+    prices = load_prices(sorted({t for p in names for t in p}), start="2014-01-01", end="2024-12-31", source=where)
+    study = _study_headline(prices, names)
+    assert len(study.headline.split()) <= 40 and "95% CI" in study.headline
+    assert study.headline.startswith(study.verdict)
+    if study.books and study.economics.loc["LSTM", "trades"]:
+        assert "bp gross edge" in study.headline
