@@ -11,7 +11,7 @@ Halving keeps the best third of each pair's configurations per rung (``helpers.g
 Prints, per pair, the configuration each way chooses and its validation F1; then how often the
 two choose the same configuration; last line: ``speed-up <N> x (halving vs full, CPU time), same
 configuration chosen for <k> of <n> pairs``.
-Run: ``python benchmarks/bench_seed_grid.py [--epochs 18] [--min-epochs 2]`` (about 3 CPU minutes).
+Run: ``python benchmarks/bench_seed_grid.py [--epochs 18] [--min-epochs 2]`` (about a minute of CPU time).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import data, synthetic
+from helpers import data, synthetic, validation, yahoo
 from helpers.data import DataError, UnknownTickerError, load_ohlcv, load_prices
-from helpers.source import DataSource
+from helpers.source import DataSource, cache_dir
 
 # --------------------------------------------------------------------------- synthetic
 
@@ -312,7 +312,7 @@ def test_refresh_from_the_environment_and_the_source_name(fake_yf, monkeypatch, 
     (lambda path: path.write_bytes(b"not parquet at all"), "cannot be read"),
     (lambda path: path.write_bytes(path.read_bytes()[:40]), "cannot be read"),
     (lambda path: path.write_bytes(b""), "cannot be read"),
-    (lambda path: pd.DataFrame({f: [np.nan, np.nan] for f in data.FIELDS},
+    (lambda path: pd.DataFrame({f: [np.nan, np.nan] for f in validation.FIELDS},
                                index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"])).to_parquet(path), "no prices"),
     (lambda path: pd.DataFrame({"Close": [1.0, 2.0]}).to_parquet(path), "has a RangeIndex index instead of dates"),
     (lambda path: pd.DataFrame({"Price": [1.0]}, index=pd.DatetimeIndex(["2024-01-02"])).to_parquet(path),
@@ -415,7 +415,7 @@ def test_a_hanging_download_is_bounded_and_names_the_tickers_not_fetched(monkeyp
     progress = capsys.readouterr().err
     assert "yfinance: fetching 4 tickers" in progress and "SPY (1/4) 1 days" in progress
     assert "QQQ (2/4) no answer" in progress
-    assert (data.cache_dir() / "SPY.parquet").exists()     # what was fetched is kept
+    assert (cache_dir() / "SPY.parquet").exists()     # what was fetched is kept
 
 
 def test_the_total_limit_stops_a_slow_download(monkeypatch):
@@ -508,7 +508,7 @@ def test_yfinance_rate_limit_is_retried(fake_yf, monkeypatch):
         return yf_frame(list(tickers), ["2024-01-02"])
 
     monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(download=flaky))
-    monkeypatch.setattr(data.time, "sleep", lambda s: None)
+    monkeypatch.setattr(yahoo.time, "sleep", lambda s: None)
     assert len(load_prices("SPY", source="yfinance")) == 1
     assert len(calls) == 2
 
