@@ -28,21 +28,6 @@ from helpers.source import DataSource
 
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"
 
-# Fallback only, for sets recorded before every notebook recorded its ``question``
-# (reporting.conclude); remove once no such set is read.
-QUESTIONS = {
-    "01_leveraged_etf_decay": "Does a long-underlying / short-3x book earn a positive return on capital "
-                              "once borrow and costs are counted?",
-    "02_pairs_lstm_mean_reversion": "Does an LSTM beat simple rules at predicting pair-spread mean reversion, "
-                                    "as a classifier and as a trading filter after costs?",
-    "03_mag7_beta_hedge": "How much of a Mag-7 basket is QQQ beta, is alpha left after hedging, and does a "
-                          "re-estimated hedge beat a static one?",
-    "04_multi_asset_allocation": "Do walk-forward ML signals beat equal weight, minimum variance and inverse "
-                                 "volatility out of sample after costs?",
-    "05_drawdown_aware_leverage": "Does a vol-targeting, drawdown-braking overlay improve risk-adjusted "
-                                  "returns against the base and matched constant leverage?",
-}
-
 # Keys shown as percentages (fractions of capital or annual rates).
 _PERCENT = re.compile(r"fee|cagr|volatility|drawdown|maxdd|return_on|excess_return|alpha_annual|alpha_ci|alpha_hedged|"
                       r"^alpha$|turnover_cost|_share$|^share_")
@@ -117,8 +102,8 @@ MAX_WORDS = 700  # the whole generated block
 
 
 def question_of(stem: str, records: dict) -> str:
-    """The notebook's recorded ``question``; for a set recorded before notebooks did, :data:`QUESTIONS`."""
-    return str(records.get("question") or QUESTIONS.get(stem, ""))
+    """The notebook's recorded ``question`` (empty for a set recorded before notebooks recorded one)."""
+    return str(records.get("question") or "")
 
 
 def headline_of(records: dict, limit: int = 40) -> str:
