@@ -323,10 +323,10 @@ def check_date_range(dates, start=None, end=None, source: str | None = None,
     """
     if isinstance(dates, pd.DataFrame | pd.Series):
         source = source or (dates.attrs.get("provenance") or {}).get("source")
-        dates = dates.dropna(how="all").index if isinstance(dates, pd.DataFrame) else dates.dropna().index
-    if len(dates) == 0:
+    spans = _spans(dates)
+    if not spans:
         raise DataError(f"no data{f' in {source}' if source else ''} to check {names[0]}/{names[1]} against")
-    first, last = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    first, last = min(f for f, _ in spans.values()), max(la for _, la in spans.values())
     start_text, end_text = (repr(v if isinstance(v, str) else str(pd.Timestamp(v).date())) if v is not None
                             else None for v in (start, end))
     where = f" ({source})" if source else ""
@@ -337,3 +337,33 @@ def check_date_range(dates, start=None, end=None, source: str | None = None,
     if end is not None and pd.Timestamp(end) < first:
         raise DateRangeError(f"{names[1]}={end_text} is before the data's first date: {span}. "
                              f"Choose an {names[1]} on or after {first.date()}.")
+    ended = {t: la for t, (_, la) in spans.items() if start is not None and pd.Timestamp(start) > la}
+    if ended:
+        cut = min(ended.values())
+        raise DateRangeError(f"{names[0]}={start_text} is after the last date of "
+                             + ", ".join(f"{t} ({d.date()})" for t, d in sorted(ended.items()))
+                             + f"{where}: every ticker needs prices after {names[0]}. Choose a {names[0]} on "
+                             f"or before {cut.date()}, or leave {'that ticker' if len(ended) == 1 else 'those tickers'} out.")
+    unborn = {t: f for t, (f, _) in spans.items() if end is not None and pd.Timestamp(end) < f}
+    if unborn:
+        cut = max(unborn.values())
+        raise DateRangeError(f"{names[1]}={end_text} is before the first date of "
+                             + ", ".join(f"{t} ({d.date()})" for t, d in sorted(unborn.items()))
+                             + f"{where}: every ticker needs prices before {names[1]}. Choose an {names[1]} on "
+                             f"or after {cut.date()}, or leave {'that ticker' if len(unborn) == 1 else 'those tickers'} out.")
+
+
+def _spans(dates) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Each series' first and last date with a value: per ticker for a frame (its ``Close`` field
+    when the columns are (field, ticker)), one ``"data"`` entry for an index or a series."""
+    if isinstance(dates, pd.DataFrame):
+        frame = dates["Close"] if isinstance(dates.columns, pd.MultiIndex) and "Close" in dates.columns.get_level_values(0) \
+            else dates
+        out = {}
+        for col in frame.columns:
+            valid = frame[col].dropna().index
+            if len(valid):
+                out[str(col)] = (pd.Timestamp(valid.min()), pd.Timestamp(valid.max()))
+        return out
+    index = dates.dropna().index if isinstance(dates, pd.Series) else pd.DatetimeIndex(dates)
+    return {"data": (pd.Timestamp(index.min()), pd.Timestamp(index.max()))} if len(index) else {}

@@ -42,6 +42,23 @@ def test_a_frame_counts_its_rows_with_data_and_names_its_source():
         check_date_range(frame.iloc[:0], start="2020-08-01")
 
 
+def test_a_ticker_that_ends_before_start_or_begins_after_end_is_named():
+    # ragged real data: B ends in June, C begins in March; the data as a whole spans the year
+    frame = pd.DataFrame({"A": 1.0, "B": 2.0, "C": 3.0}, index=DATES)
+    frame.loc["2020-07-01":, "B"] = float("nan")
+    frame.loc[:"2020-02-28", "C"] = float("nan")
+    with pytest.raises(DateRangeError, match=re.escape(
+            "start='2020-08-01' is after the last date of B (2020-06-30): every ticker needs prices after start. "
+            "Choose a start on or before 2020-06-30, or leave that ticker out.")):
+        check_date_range(frame, start="2020-08-01")
+    with pytest.raises(DateRangeError, match=re.escape("end='2020-02-01' is before the first date of C (2020-03-02)")):
+        check_date_range(frame, end="2020-02-01")
+    ohlcv = pd.concat({"Close": frame, "Volume": frame * 0}, axis=1)        # (field, ticker) columns: Close counts
+    with pytest.raises(DateRangeError, match=r"last date of B \(2020-06-30\)"):
+        check_date_range(ohlcv, start="2020-08-01")
+    check_date_range(frame, start="2020-06-30", end="2020-03-02")         # every ticker has a price: fine
+
+
 def test_the_loaders_check_the_dates_they_are_given():
     with pytest.raises(DateRangeError, match=r"start='2100-01-01' is after the data's last date: the data "
                                              r"\(synthetic\) runs from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d"):

@@ -58,6 +58,8 @@ def params_file(tmp_path, text: str) -> str:
     ('"05":\n  sweep: {x: [1, "two"]}\n', "parameter x expects int (default 1); got 'two'"),
     ('"05":\n  parameters: {data_source: "synthetic:abc"}\n', "the seed after 'synthetic:' must be a whole"),
     ('"05":\n  parameters: {start: "2024-01-01", end: "2023-06-01"}\n', "start 2024-01-01 is after end 2023-06-01"),
+    ('"05":\n  parameters: {start: "2023-06-01", end: "2023-06-01"}\n', "start 2023-06-01 is the same day as end"),
+    ('"05":\n  parameters: {start: 2023-06-01}\n', "quote the date"),
     ('"05":\n  parameters: {train_end: "2014-01-01"}\n', "train_start 2015-01-01 is after train_end 2014-01-01"),
     ('"09": {}\n', "names no selected notebook: 09. Use one of"),
     ("[1, 2]\n", "expected a mapping of notebook"),

@@ -97,8 +97,10 @@ def check_parameters(path: Path, params: dict, where: str = "") -> dict:
         else:
             ok = isinstance(value, type(default))
         if not ok:
+            hint = ("; in a YAML file, quote the date: '2022-01-01'"
+                    if isinstance(default, str) and hasattr(value, "isoformat") else "")
             raise UsageError(f"{prefix}{path.stem}: parameter {name} expects {type(default).__name__} "
-                             f"(default {default!r}); got {value!r}")
+                             f"(default {default!r}); got {value!r}{hint}")
     return typed
 
 

@@ -113,13 +113,15 @@ def check_dates(notebook: Path, params: dict, where: str) -> None:
                 raise TypeError(f"got {type(value).__name__}")
             dates[name] = pd.Timestamp(value)
         except (ValueError, TypeError) as exc:
+            hint = "; in a YAML file, quote the date: '2022-01-01'" if hasattr(value, "isoformat") else ""
             raise UsageError(f"{where}{notebook.stem}: {name}={value!r} is not a date like 'YYYY-MM-DD' "
-                             f"({exc})") from exc
+                             f"({exc}){hint}") from exc
     for name, start in dates.items():
         end_name = name[: -len("start")] + "end" if name.endswith("start") else None
-        if end_name in dates and start > dates[end_name]:
-            raise UsageError(f"{where}{notebook.stem}: {name} {values[name]} is after {end_name} "
-                             f"{values[end_name]}")
+        if end_name in dates and start >= dates[end_name]:
+            raise UsageError(f"{where}{notebook.stem}: {name} {values[name]} is "
+                             f"{'after' if start > dates[end_name] else 'the same day as'} {end_name} "
+                             f"{values[end_name]}: {name} must come before {end_name}")
 
 
 def plan(notebooks: list[Path], overrides: dict, file_params: dict, where: str = "parameter file") -> list[Job]:
