@@ -353,3 +353,25 @@ def headline(text: str, limit: int = MAX_HEADLINE_WORDS) -> str:
     if n > limit:
         raise ValueError(f"headline has {n} words, more than {limit}: {text[:60]!r}...")
     return text
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """What a notebook ends with: the arguments of :func:`helpers.reporting.conclude`.
+
+    Attributes
+    ----------
+    question : str            the notebook's question
+    headline : str            the verdict and the figure that decides it (<= 40 words)
+    verdict : str             a few words, for the README's summary table
+    comparisons : list of Comparison
+    deciding : int            index in ``comparisons`` of the deciding comparison
+    caveats : list of str     one sentence each, computed from conventions and parameters
+    """
+
+    question: str
+    headline: str
+    verdict: str
+    comparisons: list
+    deciding: int
+    caveats: list

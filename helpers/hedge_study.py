@@ -15,6 +15,7 @@ import pandas as pd
 from helpers import comparison as cmp
 from helpers import evidence, metrics
 from helpers.backtest import BacktestResult, CashConvention, rebalance_dates
+from helpers.comparison import Conclusion
 from helpers.data import source_of
 from helpers.hedge import (
     WEIGHTINGS,
@@ -155,18 +156,6 @@ class HedgeAnswer:
 def beta_share(benchmark: str, r2: float) -> str:
     """``"mostly QQQ beta"`` when the benchmark explains at least :data:`MOSTLY_R2` of the variance."""
     return f"mostly {benchmark} beta" if r2 >= MOSTLY_R2 else f"less than half {benchmark} beta"
-
-
-@dataclass(frozen=True)
-class Conclusion:
-    """What notebook 03 ends with (the arguments of :func:`helpers.reporting.conclude`)."""
-
-    question: str
-    headline: str
-    verdict: str
-    comparisons: list
-    deciding: int
-    caveats: list
 
 
 MAGNIFICENT_7 = frozenset({"AAPL", "MSFT", "AMZN", "NVDA", "GOOG", "META", "TSLA"})

@@ -17,6 +17,7 @@ from scipy import stats
 from helpers import accounting
 from helpers import comparison as cmp
 from helpers.backtest import CashConvention
+from helpers.comparison import Conclusion
 from helpers.evidence import Interval, block_length, sharpe_ci, statistic_ci
 from helpers.evidence import mean_ci as evidence_mean_ci
 from helpers.letf import (
@@ -328,18 +329,6 @@ def model_checks(prices: pd.DataFrame, pairs: list[list[str]], leverage, horizon
                      "slope high": high, "theory slope": theory,
                      "slope flag": bool(np.isfinite(low) and not low <= theory <= high)})
     return pd.DataFrame(rows).set_index("pair")
-
-
-@dataclass(frozen=True)
-class Conclusion:
-    """What notebook 01 ends with (the arguments of :func:`helpers.reporting.conclude`)."""
-
-    question: str
-    headline: str
-    verdict: str
-    comparisons: list
-    deciding: int
-    caveats: list
 
 
 MEASURE = "excess return on capital over cash"
