@@ -229,7 +229,8 @@ def _num(x) -> float:
 
 
 def holm_adjust(comparisons: Sequence[Comparison], alpha: float = ALPHA) -> list[Comparison]:
-    """The comparisons with Holm's family-wise decisions, adjusted p-values and step levels."""
+    """The comparisons with Holm's family-wise decisions, adjusted p-values and step levels; each
+    minimum detectable effect at the level Holm tests it at (alpha / (m - rank)), not at 5%."""
     missing = [c.what for c in comparisons if c.p_value is None]
     if missing:
         raise ValueError(f"holm_adjust needs a p_value on every comparison; missing on {missing}")
@@ -238,8 +239,13 @@ def holm_adjust(comparisons: Sequence[Comparison], alpha: float = ALPHA) -> list
     _, adjusted = holm(p, alpha)
     rank = np.empty(len(p), dtype=int)
     rank[np.argsort(p, kind="stable")] = np.arange(len(p))
-    return [dataclasses.replace(c, decision=d, p_adjusted=float(a), adjusted_level=1 - alpha / (len(p) - r))
-            for c, d, a, r in zip(comparisons, decisions, adjusted, rank)]
+    out = []
+    for c, d, a, r in zip(comparisons, decisions, adjusted, rank):
+        step = alpha / (len(p) - r)  # the level Holm tests this comparison at
+        se = standard_error(c.low, c.high, c.level) if c.se is None else c.se
+        out.append(dataclasses.replace(c, decision=d, p_adjusted=float(a), adjusted_level=1 - step,
+                                       mde=min_detectable_effect(se, alpha=step)))
+    return out
 
 
 # ----------------------------------------------------------------------------------------- words
@@ -274,9 +280,12 @@ def _cap(s: str) -> str:
 def _words(c: Comparison, decision: str, a: str | None = None, b: str | None = None) -> str:
     """A decision in a few words: "the overlay higher", "no evidence", "about the same"."""
     a, b = _names(c, a, b)
-    if decision in (ABOVE, BELOW):
-        return f"{a} {'higher' if decision == ABOVE else 'lower'}" if b is not None else decision
-    return decision
+    if decision not in (ABOVE, BELOW) or b is None:
+        return decision
+    up = decision == ABOVE
+    if c.better in ("higher", "lower"):  # say which side is better, whatever the sign convention
+        return f"{a} {'better' if up == (c.better == 'higher') else 'worse'}"
+    return f"{a} {'higher' if up else 'lower'}"
 
 
 def sentence(c: Comparison, a: str | None = None, b: str | None = None) -> str:
@@ -325,9 +334,13 @@ def table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     rows = []
     for c in comparisons:
         halves = [_words(c, h) for h in c.halves] if c.halves is not None else ["", ""]
+        said = _words(c, c.decision)
+        if c.decision != decide(c.low, c.high, c.margin):  # a stricter rule than this interval decided
+            said += (f" (Holm-adjusted p {c.p_adjusted:.2f})" if c.p_adjusted is not None and math.isfinite(c.p_adjusted)
+                     else " (by the stricter rule)")
         rows.append([c.what, c.measure, _value(c.estimate, c.unit, c.digits),
                      _ci(c.low, c.high, c.level, c.unit, c.digits),
-                     _words(c, c.decision), _value(c.mde, c.unit, c.digits, ""), *halves])
+                     said, _value(c.mde, c.unit, c.digits, ""), *halves])
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

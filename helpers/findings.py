@@ -84,19 +84,21 @@ def provenance_line(data: dict) -> str:
 
 # Plain words for the terms the answers use (the README's glossary, under the summary).
 GLOSSARY = (
-    ("Block bootstrap", "resampling runs of consecutive days, keeping calm and turbulent spells intact."),
-    ("Politis-White", "picks that run length from the data."),
+    ("95% CI", "the range the true value lies in, 19 times out of 20; \"no evidence\" means it includes zero."),
+    ("Block bootstrap", "resampling runs of consecutive days (length by Politis-White), keeping calm and "
+                        "turbulent spells intact."),
     ("Jobson-Korkie-Memmel", "a formula test of a Sharpe-ratio gap."),
-    ("Probabilistic Sharpe", "the chance the true Sharpe ratio beats a benchmark."),
-    ("Deflated Sharpe", "the same, after picking the best of many trials."),
+    ("Probabilistic / deflated Sharpe", "the chance the true Sharpe ratio beats a benchmark; deflated: "
+                                        "after picking the best of many trials."),
     ("Holm", "keeps the chance of any false \"yes\" among several tests at 5%."),
     ("HAC (Newey-West)", "standard errors allowing for autocorrelated noise."),
     ("Reg T margin", "a short needs collateral of 50% of its value."),
     ("Log-gap slope", "how fast a 3x fund lags 3x its index as variance grows (theory: -3)."),
-    ("IC", "rank correlation of forecasts with outcomes, across assets (cross-sectional) or through "
-           "time (time-series)."),
+    ("IC", "rank correlation of forecasts with outcomes, across assets or through time."),
+    ("F1, ROC AUC", "how well a classifier's calls and scores pick the spreads that revert; |z| rule: "
+                    "bet on reversion when the spread is far from its mean."),
     ("Minimum detectable effect", "the smallest true difference a test finds 80% of the time."),
-    ("Halves", "the same test on each half of the period."),
+    ("Halves", "the same test on each half of the period; bp: 0.01%."),
 )
 MAX_WORDS = 700  # the whole generated block
 
@@ -187,7 +189,7 @@ def findings_markdown(runs: list[dict]) -> str:
     Each notebook then gets its headline, a link to its report and its data, in a few lines.
     """
     runs = sorted(runs, key=lambda r: r["notebook"])
-    rows = ["| Notebook | Question | Verdict | Deciding figure | Period |", "|---|---|---|---|---|"]
+    rows = ["| Notebook | Question | Verdict | Deciding figure | Evaluated over |", "|---|---|---|---|---|"]
     for run in runs:
         rec, stem = run["records"], run["notebook"]
         rows.append("| " + " | ".join(_cell(x) for x in (

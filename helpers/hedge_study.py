@@ -229,6 +229,8 @@ def headline(comps: list[cmp.Comparison], a: HedgeAnswer, convention: CashConven
     fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
     margin = f" (with {convention.short_margin:.0%} short margin)" if convention.short_margin else ""
     text = f"{VERDICTS[c.decision]}: the dynamic hedge's alpha over {a.benchmark} on capital{margin} is {fig}."
+    if c.decision == cmp.NONE and np.isfinite(c.mde):
+        text += f" Could not detect less than {c.mde:.1f}% a year."
     if c.holds_in_halves is False:
         text += f" Not in both halves (first: {c.halves[0]}; second: {c.halves[1]})."
     lead = f"The basket is {beta_share(a.benchmark, a.basket_r2)} (beta {a.basket_beta:.2f}, R\u00b2 {a.basket_r2:.0%}). "

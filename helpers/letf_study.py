@@ -150,7 +150,7 @@ RETURN_CASH = "fee: mean return = cash"
 
 def breakeven_table(study: Study) -> pd.DataFrame:
     """Per pair at the study's band and cost, over the Monte Carlo windows: the borrow fee at which
-    the mean P/L per window is zero (the issue's ``breakeven_borrow_fee``), and the fee at which the
+    the mean P/L per window is zero (``breakeven_borrow_fee_pnl_zero``), and the fee at which the
     mean over windows of the return on capital equals the cash rate."""
     rates = study.convention.daily_rates()
     rows = []
@@ -359,9 +359,15 @@ def comparisons(evidence: pd.DataFrame, history: dict[str, pd.DataFrame] | None 
         if history is not None and pair in history:
             ex = history[pair]["returns"] - history[pair]["cash"]
             halves = tuple(_half_decision(ex.loc[a:b], reps, seed) for a, b in cmp.split_halves(ex))
-        out.append(cmp.Comparison(f"{pair} book vs cash", MEASURE, 100 * r["excess"], 100 * r["excess low"],
-                                  100 * r["excess high"], unit="% a year", digits=2, halves=halves,
-                                  decision=decision((r["excess low"], r["excess high"]), (r["cal low"], r["cal high"]))))
+        boot, cal = (r["excess low"], r["excess high"]), (r["cal low"], r["cal high"])
+        said = decision(boot, cal)
+        measure = MEASURE
+        if said != cmp.decide(*boot):
+            measure += f" (calendar-year 95% CI {100 * cal[0]:+.2f} to {100 * cal[1]:+.2f} disagrees)"
+        # the stricter two-interval rule detects no more than its wider interval does
+        se = max(cmp.standard_error(100 * lo, 100 * hi) for lo, hi in (boot, cal) if np.isfinite(lo) and np.isfinite(hi))
+        out.append(cmp.Comparison(f"{pair} book vs cash", measure, 100 * r["excess"], 100 * boot[0], 100 * boot[1],
+                                  unit="% a year", digits=2, halves=halves, decision=said, se=se))
     return out
 
 
@@ -396,17 +402,18 @@ def deciding_index(comps: list[cmp.Comparison]) -> int:
 
 
 def halves_note(comps: list[cmp.Comparison]) -> str:
-    """" Not in both halves: ..." when the verdict's claim (how many pairs beat cash; how many
-    trail, when every pair trails) differs on either half of the pairs' histories, else ""."""
+    """" Not in both halves: ..." when a count the verdict states (pairs that beat cash; pairs that
+    trail it, whenever any does) differs on either half of the pairs' histories, else ""."""
     if not comps or any(c.halves is None for c in comps):
         return ""
-    every_trails = all(c.decision == cmp.BELOW for c in comps)
-    side, verb = (cmp.BELOW, "trail") if every_trails else (cmp.ABOVE, "beat")
-    whole = sum(c.decision == side for c in comps)
-    first, second = (sum(c.halves[h] == side for c in comps) for h in (0, 1))
-    if first == whole == second:
-        return ""
-    return f" Not in both halves ({first}, then {second}, of {len(comps)} {verb} cash)."
+    sides = [(cmp.ABOVE, "beat")] + ([(cmp.BELOW, "trail")] if any(c.decision == cmp.BELOW for c in comps) else [])
+    parts = []
+    for side, verb in sides:
+        whole = sum(c.decision == side for c in comps)
+        first, second = (sum(c.halves[h] == side for c in comps) for h in (0, 1))
+        if not first == whole == second:
+            parts.append(f"{first}, then {second}, of {len(comps)} {verb} cash")
+    return f" Not in both halves ({'; '.join(parts)})." if parts else ""
 
 
 def headline(comps: list[cmp.Comparison], convention: CashConvention) -> str:
@@ -416,11 +423,15 @@ def headline(comps: list[cmp.Comparison], convention: CashConvention) -> str:
     c = comps[deciding_index(comps)]
     fig = cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)
     terms = f" at {convention.borrow_fee:.1%} borrow and {convention.cost_bps:g} bp costs"
-    calendar = " Its calendar-year interval disagrees." if c.decision != cmp.decide(c.low, c.high) else ""
+    calendar = (f" Not counted: its calendar-year interval {'includes zero' if c.decision == cmp.NONE else 'disagrees'}."
+                if c.decision != cmp.decide(c.low, c.high) else "")
+    mde = (f" Could not detect less than {c.mde:.2f}{c.unit}."
+           if c.decision == cmp.NONE and np.isfinite(c.mde) else "")
     halves = halves_note(comps)
     # the longest that fits: the terms are printed with the convention, the calendar years in the table
-    for t, cal in ((terms, calendar), ("", calendar), ("", "")):
-        text = f"{verdict(comps)}{t}. Best, {_pair(c)}: excess over cash {fig}.{cal}{halves}"
+    for t, cal, m in ((terms, calendar, mde), ("", calendar, mde), (terms, calendar, ""), ("", calendar, ""),
+                      ("", "", "")):
+        text = f"{verdict(comps)}{t}. Best, {_pair(c)}: excess over cash {fig}.{cal}{m}{halves}"
         if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
             break
     return cmp.headline(text)

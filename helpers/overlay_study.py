@@ -356,9 +356,14 @@ def headline(rows: list[cmp.Comparison]) -> str:
     fmt = lambda c: cmp.format_interval(c.estimate, c.low, c.high, c.level, c.unit, c.digits)  # noqa: E731
     sharpe = f"{verdict(base)} over the unlevered base: {fmt(base)}; vs {matched.what.split(' vs ')[1]}: {fmt(matched)}."
     drawdown = f" Max drawdown vs base: {_DD_WORDS[dd.decision]}."
-    halves = ["", ""] if base.holds_in_halves is not False else [
-        " First half: {}; second: {}.".format(*(_HALF_WORDS.get(h, h) for h in base.halves)), " Not in both halves."]
-    for text in (sharpe + drawdown + halves[0], sharpe + drawdown + halves[1], sharpe + halves[1]):
+    split = [f"Sharpe by half: {_HALF_WORDS.get(base.halves[0], base.halves[0])}, then "
+             f"{_HALF_WORDS.get(base.halves[1], base.halves[1])}." if base.holds_in_halves is False else "",
+             f"Drawdown by half: {_DD_WORDS[dd.halves[0]]}, then {_DD_WORDS[dd.halves[1]]}."
+             if dd.holds_in_halves is False else ""]
+    short = " Not in both halves." if any(split) else ""
+    full = "".join(f" {t}" for t in split if t)
+    for text in (sharpe + drawdown + full, sharpe.replace(" unlevered", "") + drawdown + full,
+                 sharpe + drawdown + short, sharpe + short):
         if len(text.split()) <= cmp.MAX_HEADLINE_WORDS:
             break
     return cmp.headline(text)

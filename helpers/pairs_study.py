@@ -171,7 +171,7 @@ def run(prices: pd.DataFrame, data: dict[str, PairData], chosen: pd.DataFrame, m
     go = filters(test_probs, scored)
     args = (entry_z, holding_period, notional)
     books = pairbook.trade_books(prices, tradable, go, *args, convention)
-    free = pairbook.trade_books(prices, tradable, go, *args, dataclasses.replace(convention, cost_bps=0.0))
+    free = pairbook.trade_books(prices, tradable, go, *args, dataclasses.replace(convention, cost_bps=0.0, borrow_fee=0.0))
     untraded = pairbook.trade_books(prices, {n: data[n] for n in flagged}, {"|z| rule": go["|z| rule"]}, *args,
                                     convention)
     econ = economics(books, free)

@@ -309,6 +309,9 @@ def trades_less(economics: dict, book: str = "LSTM", other: str = "|z| rule") ->
         text += f" The {book} book does better mostly because it trades less."
     elif gap > 0:
         text += f" The {book} book does better mostly because its trades are better."
+    elif gap < 0:
+        text += (f" The {book} book does worse, mostly because its trades are worse." if quality <= count else
+                 f" The {book} book does worse, mostly because of how often it trades.")
     return because, text
 
 

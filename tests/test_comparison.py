@@ -89,7 +89,7 @@ def test_halves_disagreement_sentence():
     assert agree.holds_in_halves and "halves" not in cmp.sentence(agree)
     split = cmp.Comparison(what, "Sharpe ratio", 0.12, 0.02, 0.22, halves=(cmp.ABOVE, cmp.NONE))
     assert split.holds_in_halves is False
-    assert cmp.sentence(split).endswith(" It does not hold in both halves (first: the overlay higher, "
+    assert cmp.sentence(split).endswith(" It does not hold in both halves (first: the overlay better, "
                                         "second: no evidence).")
 
 
@@ -159,11 +159,11 @@ def test_table_and_render():
              cmp.Comparison("A vs B", "max drawdown", -1.2, -3.4, 1.0, unit="points", digits=1)]
     df = cmp.table(comps)
     assert list(df.columns) == list(cmp.COLUMNS) and len(df) == 2
-    assert df.loc[0, "Interval"] == "95% CI +0.02 to +0.22" and df.loc[0, "Decision"] == "the overlay higher"
+    assert df.loc[0, "Interval"] == "95% CI +0.02 to +0.22" and df.loc[0, "Decision"] == "the overlay better"
     assert df.loc[1, "Detectable (80% power)"].endswith(" points") and df.loc[1, "First half"] == ""
     md = cmp.render(comps).splitlines()
     assert md[0].startswith("| Comparison | Measure |") and len(md) == 4
-    assert "<table" in cmp.render(df, "html") and "the overlay higher" in cmp.render(df, "html")
+    assert "<table" in cmp.render(df, "html") and "the overlay better" in cmp.render(df, "html")
     with pytest.raises(ValueError, match="fmt"):
         cmp.render(comps, "latex")
 
@@ -193,3 +193,14 @@ def test_halves_with_the_paired_bootstrap_of_helpers_evidence():
     c = cmp.Comparison.from_interval(sharpe_diff_ci(a, b, reps=100, block=5.0), "a vs b", "Sharpe ratio",
                                      halves=tuple(cmp.decide(h.low, h.high) for h in halves))
     assert c.halves == cmp.halves_decisions(lambda x, y: sharpe_diff_ci(x, y, reps=100, block=5.0), a, b)
+
+
+def test_holm_mde_is_at_the_level_holm_tests_at():
+    # three comparisons with the same interval: the smallest p is tested at 0.05 / 3, so its detectable
+    # effect is (z_{1 - 0.05/6} + z_0.8) se, larger than the unadjusted 2.80 se
+    cs = [cmp.Comparison(f"a{i} vs b", "Sharpe ratio", 0.1, -0.1, 0.3, p_value=p, better="higher")
+          for i, p in enumerate((0.01, 0.2, 0.5))]
+    se = cmp.standard_error(-0.1, 0.3)
+    first = cmp.holm_adjust(cs)[0]
+    assert first.mde == pytest.approx((stats.norm.ppf(1 - 0.05 / 6) + stats.norm.ppf(0.8)) * se)
+    assert first.mde > cs[0].mde

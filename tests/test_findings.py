@@ -44,7 +44,7 @@ def test_values_are_formatted_for_people(key, value, shown):
 def test_the_block_opens_with_a_summary_table_then_headlines_links_and_terms():
     md = f.findings_markdown(all_runs())
     lines = md.splitlines()
-    assert lines[0] == "| Notebook | Question | Verdict | Deciding figure | Period |"
+    assert lines[0] == "| Notebook | Question | Verdict | Deciding figure | Evaluated over |"
     rows = [ln for ln in lines if ln.startswith("| [")]
     assert len(rows) == 5                                                 # one row per notebook, first
     r05 = next(r for r in rows if "05 Drawdown" in r)

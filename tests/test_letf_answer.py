@@ -70,7 +70,8 @@ def test_comparisons_keys_decisions_and_halves():
     assert a.decision == cmp.ABOVE and b.decision == cmp.NONE
     assert a.halves == (cmp.ABOVE, cmp.ABOVE) and a.holds_in_halves
     assert b.halves == (cmp.ABOVE, cmp.BELOW) and b.holds_in_halves is False
-    assert b.mde == pytest.approx(cmp.min_detectable_effect(cmp.standard_error(-1.0, 0.1)))
+    # the two-interval rule detects no more than its wider interval: here the calendar-year one
+    assert b.mde == pytest.approx(cmp.min_detectable_effect(cmp.standard_error(-2.0, 1.0)))
     d = a.to_dict()
     for key in ("what", "measure", "estimate", "low", "high", "level", "decision", "mde", "halves"):
         assert key in d
@@ -96,7 +97,10 @@ def test_verdict_and_headline_name_the_deciding_pair_and_the_halves():
     mixed = comparisons(_evidence({"A/AX": (-0.01, -0.02, -0.005, -0.03, -0.001), "B/BX": (0, -1, 1, -1, 1)}))
     assert verdict(mixed) == "No pair beats cash (1 of 2 trail)"
     overruled = comparisons(_evidence({"A/AX": (0.01, 0.001, 0.02, -0.01, 0.03)}))
-    assert headline(overruled, CONV).endswith("Its calendar-year interval disagrees.")
+    text = headline(overruled, CONV)
+    assert "Not counted: its calendar-year interval includes zero." in text
+    assert text.endswith("Could not detect less than 2.86% a year.")                  # power of the stricter rule
+    assert "(calendar-year 95% CI -1.00 to +3.00 disagrees)" in overruled[0].measure
 
 
 def test_halves_note_follows_the_verdicts_claim():

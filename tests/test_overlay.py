@@ -328,7 +328,7 @@ def test_headline_verdict_interval_and_halves():
     up = st.headline(st.comparisons(evidence_with((0.25, 0.05, 0.45), (0.1, 0.0, 0.2),
                                                   halves={"vs_base": ("above zero", "no evidence")})))
     assert up.startswith("The overlay improves Sharpe over the unlevered base: +0.25")
-    assert up.endswith("Max drawdown vs base: shallower. First half: overlay ahead; second: no evidence.")
+    assert up.endswith("Max drawdown vs base: shallower. Sharpe by half: overlay ahead, then no evidence.")
     assert len(up.split()) <= 40
     # a longer verdict drops details to stay within 40 words, never the interval or the halves
     long = evidence_with((-0.061, -0.312, 0.151), (-0.021, -0.271, 0.201), dd_base=(0.006, -0.138, 0.044),
