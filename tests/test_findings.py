@@ -59,10 +59,11 @@ def test_the_block_opens_with_a_summary_table_then_headlines_links_and_terms():
     assert "All on CSV folder 'market-data' (real prices)." in md and "/x/" not in md   # no machine paths
     assert "sha256 bc2ae799051e" in md and rec["answer"] not in md        # the full answer is the report's
     terms = md.split("**Terms**", 1)[1]
-    for term in ("Block bootstrap", "Politis-White", "Jobson-Korkie-Memmel", "Deflated Sharpe",
-                 "Probabilistic Sharpe", "Holm", "HAC (Newey-West)", "Reg T margin", "Log-gap slope", "IC",
+    for term in ("95% CI", "Block bootstrap", "Jobson-Korkie-Memmel", "Probabilistic / deflated Sharpe", "Holm",
+                 "HAC (Newey-West)", "Reg T margin", "Log-gap slope", "IC", "F1, ROC AUC",
                  "Minimum detectable effect", "Halves"):
         assert f"- *{term}*: " in terms
+    assert "Politis-White" in terms and "deflated" in terms and "|z| rule" in terms
 
 
 def test_the_block_stays_under_700_words_with_40_word_headlines_and_long_questions():
