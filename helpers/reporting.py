@@ -138,7 +138,8 @@ def conclude(question: str, headline: str, comparisons, frame, *, verdict: str, 
         record(key, value)
     print(textwrap.fill(f"Answer. {head}", 100))
     if rows:
-        display(cmp.table(rows))
+        with pd.option_context("display.max_colwidth", None, "display.width", 200):
+            display(cmp.table(rows))  # whole cells: a cut measure or decision would change its meaning
     for c in caveats:
         print(textwrap.fill(f"- {c}", 100, subsequent_indent="  "))
     return full
