@@ -84,7 +84,7 @@ def provenance_line(data: dict) -> str:
 
 # Plain words for the terms the answers use (the README's glossary, under the summary).
 GLOSSARY = (
-    ("95% CI", "the range the true value lies in, 19 times out of 20; \"no evidence\" means it includes zero."),
+    ("95% CI", "a range built to catch the true value 19 times out of 20; \"no evidence\": it includes zero."),
     ("Block bootstrap", "resampling runs of consecutive days (length by Politis-White), keeping calm and "
                         "turbulent spells intact."),
     ("Jobson-Korkie-Memmel", "a formula test of a Sharpe-ratio gap."),
