@@ -20,6 +20,7 @@ from helpers import evidence, metrics
 from helpers.backtest import BacktestResult, CashConvention, run_backtest
 from helpers.metrics import TRADING_DAYS
 from helpers.portfolio import COV_LABELS, covariance, min_variance, shrinkage_intensity, trailing_windows
+from helpers.signals import mean_with_ci
 
 
 def _windows(returns: pd.DataFrame, dates: pd.DatetimeIndex, cov_lookback: int):
@@ -223,8 +224,6 @@ def pair_comparisons(runs: dict[str, BacktestResult], strategies: Iterable[str],
 def ic_comparison(ics: pd.Series) -> cmp.Comparison:
     """The mean cross-sectional IC (one per non-overlapping rebalance date) against zero, with its
     Student-t interval (:func:`helpers.signals.mean_with_ci`) and the same on each half of the dates."""
-    from helpers.signals import mean_with_ci
-
     return cmp.Comparison.from_interval(mean_with_ci(ics), "ML forecasts", "cross-sectional IC",
                                         halves=cmp.halves_decisions(mean_with_ci, ics), better=None)
 

@@ -33,6 +33,7 @@ import json
 import math
 from urllib.parse import quote
 
+from helpers import comparison as cmp
 from helpers.findings import format_value, headline_of, period_of, preference, question_of, title_of
 from helpers.source import DataSource
 
@@ -220,8 +221,6 @@ def comparisons_html(records: dict) -> str:
     rows = records.get("comparisons")
     if not isinstance(rows, list) or not rows:
         return ""
-    from helpers import comparison as cmp
-
     try:
         html_table = cmp.render([cmp.Comparison.from_dict(r) for r in rows], "html")
     except (TypeError, ValueError, KeyError):

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from helpers.catalogue import PROJECT_ROOT
+from helpers.comparison import format_interval
 from helpers.files import atomic_write_text
 from helpers.source import DataSource
 
@@ -128,8 +129,6 @@ def deciding_figure(records: dict) -> str:
     d = records.get("deciding")
     if not isinstance(d, dict):
         return ""
-    from helpers.comparison import format_interval
-
     nan = float("nan")
     est, low, high = (nan if d.get(k) is None else float(d[k]) for k in ("estimate", "low", "high"))
     level, unit = float(d.get("level") or 0.95), str(d.get("unit") or "")

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers import ckernels
+
 
 @dataclass(frozen=True)
 class Config:
@@ -230,8 +232,6 @@ def _steps(dtype, device: str, use_c: bool | None = None):
     """C kernels on the CPU when they can be built (or use_c says so), else torch operations."""
     if use_c is False or device != "cpu" or dtype not in (torch.float32, torch.float64):
         return _TorchSteps()
-    from helpers import ckernels
-
     lib = ckernels.load()
     if lib is None:
         if use_c:

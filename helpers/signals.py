@@ -18,7 +18,9 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from helpers.data import check_date_range
+from helpers.data import check_date_range, load_prices
+from helpers.evidence import Interval
+from helpers.metrics import annualized_volatility, cagr, excess_over, sharpe_ratio
 from helpers.portfolio import covariance, inverse_volatility, min_variance, trailing_windows
 
 
@@ -249,8 +251,6 @@ def cross_sectional_ic(forecasts: dict[str, pd.DataFrame], horizon: int = 1) -> 
 
 def mean_with_ci(x: pd.Series, level: float = 0.95):
     """Mean of independent observations with a Student-t interval, as an ``evidence.Interval``."""
-    from helpers.evidence import Interval
-
     v = np.asarray(x, dtype=float)
     v = v[np.isfinite(v)]
     m, se = float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
@@ -329,8 +329,6 @@ def load_asset_classes(assets: dict[str, list[str]], start=None, end=None, sourc
     With ``drop_failed`` a ticker that cannot be loaded is dropped with a warning naming it;
     otherwise the data layer's error is raised.
     """
-    from helpers.data import load_prices
-
     tickers = [t for group in assets.values() for t in group]
     prices = load_prices(tickers, start=start, end=end, source=source, drop_failed=drop_failed)
     kept = {k: [t for t in v if t in prices.columns] for k, v in assets.items()}
@@ -354,8 +352,6 @@ def asset_table(returns: pd.DataFrame, cash_rate: float | pd.Series = 0.0) -> pd
     ``cash_rate`` : annual rate, or daily cash returns on the same dates (as ``CashConvention``).
     An asset whose returns *are* the cash rate has no excess return: its Sharpe is NaN.
     """
-    from helpers.metrics import annualized_volatility, cagr, excess_over, sharpe_ratio
-
     def sharpe(c):
         ex = excess_over(returns[c], cash_rate)
         return sharpe_ratio(returns[c], cash_rate) if np.std(ex) > 1e-12 else float("nan")
