@@ -277,3 +277,15 @@ def test_readme_sweep_example_gives_one_report_per_value():
     jobs = plan.plan(parameters.select([str(key)]), {}, spec)
     values = next(iter(spec[key]["sweep"].values()))
     assert len(jobs) == len(values) and len({j.name for j in jobs}) == len(values)
+
+
+def test_a_csv_folder_names_its_set_by_its_contents_not_its_path(nbdir, tmp_path):
+    # the README's findings link to set names: the same data must give the same name on every machine
+    nb = nbdir / "05_other.ipynb"
+    a, b, c = (tmp_path / d / "market-data" for d in ("x", "y", "z"))
+    for folder, price in ((a, "100"), (b, "100"), (c, "101")):
+        folder.mkdir(parents=True)
+        (folder / "SPY.csv").write_text(f"Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,{price},1,1\n")
+    name = {f: plan.report_name(nb, {"data_source": str(f)}) for f in (a, b, c)}
+    assert name[a] == name[b] and name[a].startswith("05_other__data_source=market-data__")
+    assert name[c] != name[a]                                    # other data in a same-named folder

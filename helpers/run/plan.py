@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data import DataError, resolve_source
+from helpers.run.cache import data_identity
 from helpers.run.core import FAILED, Job, UsageError
 from helpers.run.parameters import (
     NO_DEFAULT,
@@ -54,6 +55,10 @@ def _is_default(name: str, value, default) -> bool:
     return default is not NO_DEFAULT and type(value) is type(default) and value == default
 
 
+def _is_folder(value) -> bool:
+    return isinstance(value, str) and Path(value).is_dir()
+
+
 def report_name(notebook: Path, params: dict) -> str:
     """The report set's name: the stem plus every non-default parameter, in the cell's order.
 
@@ -73,7 +78,10 @@ def report_name(notebook: Path, params: dict) -> str:
         parts.append(f"{k}={safe}")
     readable = "__".join(parts)
     if lossy or len(readable) > SLUG_LIMIT:
-        digest = hashlib.sha256(json.dumps(changed, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        # a CSV folder by its contents, not its path: the same data gives the same name on every machine
+        # (the README's findings link to these names), different data in a same-named folder does not
+        keyed = {k: (data_identity(v) if k == "data_source" and _is_folder(v) else v) for k, v in changed.items()}
+        digest = hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()[:8]
         readable = readable[:SLUG_LIMIT].rstrip("-_.=") + f"__{digest}"
     return f"{notebook.stem}__{readable}"
 
