@@ -114,11 +114,9 @@ def result_section(meta: dict) -> list[str]:
         rows.append([pair, *config_cells(p["config"]), f"{p['val F1']:.3f}",
                      *(f"{p[f'test F1 {m}']:.3f}" for m in MODELS), interval(f1_ci[pair])])
     rows.append(["pooled", *[""] * (len(head) - 2), interval(f1_ci["pooled"])])
-    sharpe_ci = rec.get("sharpe_ci") or {}
-    books = [book("LSTM filter", rec["pnl_lstm"], rec["sharpe_lstm"], sharpe_ci.get("LSTM")),
-             book("every |z| signal", rec["pnl_zrule"], rec["sharpe_zrule"], sharpe_ci.get("|z| rule"))]
-    if "logistic" in sharpe_ci:
-        books.append(f"logistic filter Sharpe 95% CI {interval(sharpe_ci['logistic'], 2)} (its P/L is in the answer)")
+    books = [book(label, rec["over_cash"][name], rec["sharpe"][name], None)
+             for name, label in (("LSTM", "LSTM filter"), ("|z| rule", "every |z| signal"), ("logistic", "logistic filter"))
+             if name in rec.get("over_cash", {})]
     return [
         *("| " + " | ".join(r) + " |" for r in rows),
         "",
@@ -133,8 +131,8 @@ def result_section(meta: dict) -> list[str]:
 
 
 def verdict(meta: dict) -> str:
-    """The answer's last line (its verdict)."""
-    return meta["records"]["answer"].strip().splitlines()[-1]
+    """The verdict the notebook recorded (``reporting.conclude``)."""
+    return meta["records"]["verdict"]
 
 
 def comparison(halving: dict, full: dict) -> list[str]:
