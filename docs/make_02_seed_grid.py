@@ -169,8 +169,8 @@ def comparison(halving: dict, full: dict) -> list[str]:
         "",
         *([f"Halving kept the full grid's choice for only {same} of {len(a)} pairs: its early rungs rank "
            "configurations differently from 50 epochs on this data, so it is a cheaper search, not the same "
-           "search; its choices score lower on validation F1 on average (above), and what the verdict rests on "
-           "(the pooled F1 gap to the |z| rule) moves with the search.", ""] if 2 * same < len(a) else []),
+           "search; its choices score lower on validation F1 on average (above), and the pooled F1 gap to the "
+           "|z| rule moves with the search.", ""] if 2 * same < len(a) else []),
         f"Time on this machine: halving {halving.get('duration', 0) / 60:.1f} minutes, full grid "
         f"{full.get('duration', 0) / 60:.1f} minutes (wall clock; see the note on load below).",
         "",
